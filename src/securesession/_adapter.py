@@ -1,0 +1,218 @@
+"""TLSAdapter: hands cached, read-only contexts to urllib3 and keys pools by posture.
+
+requests' HTTPAdapter turns ``verify``/``cert`` into ``ca_certs``/``cert_file``
+attributes on the connection pool, and urllib3 then loads those files into the
+context of every new connection. TLSAdapter replaces that path:
+
+* ``build_connection_pool_key_attributes`` resolves the request's ``verify`` and
+  ``cert`` against the adapter's `TLSConfig` into one effective `TLSConfig`, and
+  passes its cached context as ``ssl_context``. The context object stands for the
+  whole posture, so it is what separates pools: a connection made under one
+  posture is never reused under another (CVE-2024-35195).
+* ``cert_verify`` does nothing: the posture is already in the context, and
+  requests' version would load certifi's roots on top of a private CA.
+* ``proxy_manager_for`` gives HTTPS proxies the adapter's context.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from requests.exceptions import InvalidProxyURL, InvalidURL
+from requests.models import PreparedRequest, Request
+from requests.utils import prepend_scheme_if_needed, select_proxy
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.util import parse_url
+
+from ._config import TLSConfig
+from .errors import CertificateFileError
+
+__all__ = ["TLSAdapter"]
+
+_MAX_DERIVED = 64  # distinct per-request (verify, cert) combinations remembered per adapter
+
+
+class _EnvCABundle(str):
+    """A ``verify`` path that came from the environment, not from the caller.
+
+    `SecureSession` passes this str subclass so that the adapter, which knows its
+    own `TLSConfig`, can apply the variable only when that config left
+    ``ca_bundle`` at its default: an environment variable never overrides an
+    explicit setting. Plain requests code sees an ordinary path.
+    """
+
+    paths: tuple[str, ...]
+    variables: tuple[str, ...]
+
+    def __new__(cls, paths: tuple[str, ...], variables: tuple[str, ...]) -> _EnvCABundle:
+        self = super().__new__(cls, paths[0])
+        self.paths = paths
+        self.variables = variables
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_EnvCABundle, (self.paths, self.variables))
+
+
+class TLSAdapter(HTTPAdapter):
+    """An `HTTPAdapter` whose TLS posture is a `TLSConfig`.
+
+    Works mounted on a `SecureSession` or on a plain `requests.Session`. On a plain
+    session, requests has already replaced ``verify=True`` by ``REQUESTS_CA_BUNDLE``
+    when that variable is set; use `SecureSession` for securesession's precedence.
+
+    Args:
+        tls: The posture for every request this adapter sends; None means
+            ``TLSConfig()`` (certifi's roots, TLS >= 1.2, full verification).
+        **kwargs: `requests.adapters.HTTPAdapter` arguments (``pool_connections``,
+            ``pool_maxsize``, ``max_retries``, ``pool_block``).
+
+    Raises:
+        CertificateFileError: a file of ``tls`` holds no usable certificate.
+        TLSConfigError: OpenSSL rejects part of ``tls``.
+    """
+
+    __attrs__ = [*HTTPAdapter.__attrs__, "tls"]  # noqa: RUF012  # requests declares it a list
+
+    def __init__(self, tls: TLSConfig | None = None, **kwargs: Any) -> None:
+        if tls is None:
+            tls = TLSConfig()
+        elif not isinstance(tls, TLSConfig):
+            msg = f"TLSAdapter() takes a TLSConfig, got {type(tls).__name__}"
+            raise TypeError(msg)
+        tls.ssl_context()  # build (or reuse) now: a bad file fails here, not on a request
+        self.tls = tls
+        self._derived: dict[tuple[Any, ...], TLSConfig] = {}
+        self._derived_lock = threading.Lock()
+        super().__init__(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<TLSAdapter {self.tls!r}>"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._derived = {}
+        self._derived_lock = threading.Lock()
+        super().__setstate__(state)
+
+    def effective_tls(self, verify: Any = True, cert: Any = None) -> TLSConfig:
+        """Return the `TLSConfig` a request with these requests-style arguments uses.
+
+        Args:
+            verify: requests' ``verify``: True (or None) keeps this adapter's
+                config, False disables verification, a path replaces ``ca_bundle``.
+            cert: requests' ``cert``: a path or a ``(cert, key)`` tuple replaces
+                ``client_cert``; None keeps it.
+
+        Raises:
+            CertificateFileError: a path does not exist (names the environment
+                variable when the path came from one).
+        """
+        if (verify is True or verify is None) and cert is None:
+            return self.tls
+        key = (type(verify), verify, cert)
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derive(verify, cert)
+            with self._derived_lock:
+                if len(self._derived) >= _MAX_DERIVED:
+                    self._derived.clear()
+                self._derived[key] = derived
+        return derived
+
+    def _derive(self, verify: Any, cert: Any) -> TLSConfig:
+        tls = self.tls
+        if isinstance(verify, _EnvCABundle):
+            if tls.ca_bundle is None and tls.verify:
+                try:
+                    tls = tls.replace(ca_bundle=verify.paths)
+                except CertificateFileError as exc:
+                    msg = f"{exc} (set by ${' and $'.join(verify.variables)})"
+                    raise CertificateFileError(msg) from exc
+        elif verify is False:
+            tls = tls.replace(verify=False)
+        elif isinstance(verify, (str, os.PathLike)):
+            tls = tls.replace(ca_bundle=os.fspath(verify), verify=True)
+        elif verify is not True and verify is not None:
+            msg = f"verify must be a bool or a path to a CA bundle, got {type(verify).__name__}"
+            raise TypeError(msg)
+        if cert is not None:
+            tls = tls.replace(client_cert=cert)
+        return tls
+
+    def _host_params(self, request: PreparedRequest) -> dict[str, Any]:
+        # requests' own parsing of scheme/host/port, asked with verify=True so that
+        # it touches no file; its TLS kwargs are discarded.
+        try:
+            host_params, _ = super().build_connection_pool_key_attributes(request, True, None)
+        except ValueError as exc:  # e.g. a port that is not a number
+            raise InvalidURL(exc, request=request) from exc
+        return host_params
+
+    def build_connection_pool_key_attributes(
+        self, request: PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return urllib3's host parameters and the TLS pool kwargs for ``request``.
+
+        For https the pool kwargs carry the effective posture's cached context:
+        contexts are per posture, so the pool key separates postures.
+        """
+        host_params = self._host_params(request)
+        if host_params["scheme"] != "https":
+            return host_params, {}  # as in requests, verify= and cert= mean nothing for http
+        tls = self.effective_tls(verify, cert)
+        pool_kwargs: dict[str, Any] = {
+            "ssl_context": tls.ssl_context(),
+            "cert_reqs": "CERT_REQUIRED" if tls.verify else "CERT_NONE",
+        }
+        if tls.verify and not tls.check_hostname:
+            # urllib3 would otherwise match the hostname itself.
+            pool_kwargs["assert_hostname"] = False
+        return host_params, pool_kwargs
+
+    def get_connection_with_tls_context(
+        self,
+        request: PreparedRequest,
+        verify: Any,
+        proxies: dict[str, str] | None = None,
+        cert: Any = None,
+    ) -> HTTPConnectionPool:
+        """Return the urllib3 pool for ``request`` under its effective TLS posture.
+
+        Unlike requests' version, a configuration error surfaces as itself (a
+        `TLSConfigError`), not as `InvalidURL`.
+        """
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        proxy = select_proxy(request.url, proxies)  # type: ignore[arg-type]  # prepared: url is str
+        if not proxy:
+            return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+        proxy = prepend_scheme_if_needed(proxy, "http")
+        if not parse_url(proxy).host:
+            msg = "Please check proxy URL. It is malformed and could be missing the host."
+            raise InvalidProxyURL(msg)
+        manager = self.proxy_manager_for(proxy)
+        pool: HTTPConnectionPool = manager.connection_from_host(
+            **host_params, pool_kwargs=pool_kwargs
+        )
+        return pool
+
+    def get_connection(self, url: str, proxies: dict[str, str] | None = None) -> HTTPConnectionPool:
+        """Deprecated requests hook, kept so old callers still get this adapter's posture."""
+        request = Request("GET", url).prepare()
+        return self.get_connection_with_tls_context(request, True, proxies=proxies)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Do nothing: the posture is in the pool's context already.
+
+        requests' implementation sets ``ca_certs`` (certifi for ``verify=True``)
+        and ``cert_file`` on the pool, which makes urllib3 load them into the
+        shared context on every new connection.
+        """
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Return the proxy manager for ``proxy``; an HTTPS proxy is verified with ``tls``."""
+        if proxy.lower().startswith("https://") and "proxy_ssl_context" not in proxy_kwargs:
+            proxy_kwargs["proxy_ssl_context"] = self.tls.ssl_context()
+        return super().proxy_manager_for(proxy, **proxy_kwargs)

@@ -1,0 +1,325 @@
+"""TLSConfig, ClientCert and the trust-store sentinels: pure, validated values.
+
+Nothing here holds an `ssl.SSLContext`; `_context` turns a `TLSConfig` into one.
+Validation is cheap (types, versions, paths that must exist, the shape of
+in-memory certificates); reading and parsing file contents happens once, when
+the context is built, which `TLSAdapter` and `SecureSession` do at construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import ssl
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+from .errors import CertificateFileError, TLSConfigError
+
+__all__ = [
+    "DEFAULT_CAS",
+    "SYSTEM_CAS",
+    "CABundleSource",
+    "ClientCert",
+    "Password",
+    "TLSConfig",
+]
+
+
+class _TrustStore(enum.Enum):
+    """The built-in trust stores a `TLSConfig.ca_bundle` can name."""
+
+    DEFAULT = "certifi"
+    SYSTEM = "system"
+
+    def __repr__(self) -> str:
+        return "DEFAULT_CAS" if self is _TrustStore.DEFAULT else "SYSTEM_CAS"
+
+
+DEFAULT_CAS = _TrustStore.DEFAULT
+"""certifi's CA bundle (Mozilla's roots): what requests trusts by default."""
+
+SYSTEM_CAS = _TrustStore.SYSTEM
+"""The operating system's trust store, as OpenSSL's compiled-in default paths name it."""
+
+Password: TypeAlias = "str | bytes | Callable[[], str | bytes]"  # noqa: S105  # a type, not a secret
+CABundleSource: TypeAlias = "str | os.PathLike[str] | bytes | _TrustStore"
+_VersionInput: TypeAlias = "ssl.TLSVersion | str | None"
+
+_PEM_CERT_MARKER = b"-----BEGIN CERTIFICATE-----"
+_DER_SEQUENCE = 0x30  # every DER certificate starts with an ASN.1 SEQUENCE tag
+
+_VERSION_NAMES = {
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "tlsv1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+    "tlsv1.3": ssl.TLSVersion.TLSv1_3,
+}
+_SUPPORTED_VERSIONS = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
+
+
+def _describe_bytes(data: bytes) -> str:
+    return f"<{len(data)} bytes>"
+
+
+def _check_path(field: str, value: str | os.PathLike[str], *, allow_dir: bool) -> str:
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        msg = f"{field}: paths must be str or os.PathLike[str], got bytes path {path!r}"
+        raise TypeError(msg)
+    if not path:
+        msg = f"{field}: empty path"
+        raise CertificateFileError(msg)
+    if os.path.isdir(path):
+        if allow_dir:
+            return path
+        msg = f"{field}: {path} is a directory, expected a certificate file"
+        raise CertificateFileError(msg)
+    if not os.path.exists(path):
+        msg = f"{field}: {path} does not exist"
+        raise CertificateFileError(msg)
+    if not os.access(path, os.R_OK):
+        msg = f"{field}: {path} is not readable by this process"
+        raise CertificateFileError(msg)
+    return path
+
+
+def _check_certificate_bytes(field: str, data: bytes) -> bytes:
+    data = bytes(data)
+    if _PEM_CERT_MARKER in data or (data[:1] and data[0] == _DER_SEQUENCE):
+        return data
+    msg = (
+        f"{field}: {_describe_bytes(data)} hold neither a PEM certificate "
+        "('-----BEGIN CERTIFICATE-----') nor DER certificate data"
+    )
+    raise CertificateFileError(msg)
+
+
+def _normalize_ca_bundle(value: object) -> tuple[str | bytes | _TrustStore, ...] | None:
+    if value is None:
+        return None
+    items: Sequence[object]
+    if isinstance(value, (str, bytes, bytearray, memoryview, os.PathLike, _TrustStore)):
+        items = (value,)
+    elif isinstance(value, Sequence):
+        items = value
+    else:
+        msg = (
+            "ca_bundle must be a path, bytes, DEFAULT_CAS, SYSTEM_CAS or a sequence of "
+            f"these, got {type(value).__name__}"
+        )
+        raise TypeError(msg)
+    if not items:
+        msg = "ca_bundle: an empty sequence trusts nothing; pass None for certifi's bundle"
+        raise TLSConfigError(msg)
+    out: list[str | bytes | _TrustStore] = []
+    for item in items:
+        if isinstance(item, _TrustStore):
+            out.append(item)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            out.append(_check_certificate_bytes("ca_bundle", bytes(item)))
+        elif isinstance(item, (str, os.PathLike)):
+            out.append(_check_path("ca_bundle", item, allow_dir=True))
+        else:
+            msg = f"ca_bundle: unsupported item of type {type(item).__name__}"
+            raise TypeError(msg)
+    # Order matters for nothing OpenSSL does with a trust store, but duplicates
+    # would make equal configurations compare unequal and build two contexts.
+    return tuple(dict.fromkeys(out))
+
+
+def _normalize_version(field: str, value: _VersionInput) -> ssl.TLSVersion | None:
+    if value is None:
+        return None
+    if isinstance(value, ssl.TLSVersion):
+        version = value
+    elif isinstance(value, str):
+        try:
+            version = _VERSION_NAMES[value.strip().lower()]
+        except KeyError:
+            msg = f"{field}: unknown TLS version {value!r}; use '1.2' or '1.3'"
+            raise TLSConfigError(msg) from None
+    else:
+        msg = f"{field} must be an ssl.TLSVersion or a str such as '1.2', got {value!r}"
+        raise TypeError(msg)
+    if field == "maximum_version" and version is ssl.TLSVersion.MAXIMUM_SUPPORTED:
+        return None
+    if version not in _SUPPORTED_VERSIONS:
+        msg = (
+            f"{field}: {version.name} is not supported; securesession speaks TLS 1.2 and "
+            "TLS 1.3 only (older versions are broken and disabled by OpenSSL 3 anyway)"
+        )
+        raise TLSConfigError(msg)
+    return version
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientCert:
+    """A client certificate (and its private key) to present for mutual TLS.
+
+    Args:
+        cert: Path to a PEM file holding the certificate, optionally followed by
+            its intermediates (and, if ``key`` is None, the private key too).
+        key: Path to the PEM private key, or None when it sits in ``cert``.
+        password: Password of an encrypted key: str, bytes, or a callable
+            returning either. Never shown in repr, str, errors or logs.
+    """
+
+    cert: str
+    key: str | None = None
+    password: Password | None = dataclasses.field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cert", _check_path("client_cert", self.cert, allow_dir=False))
+        if self.key is not None:
+            key = _check_path("client_cert key", self.key, allow_dir=False)
+            object.__setattr__(self, "key", key)
+        password = self.password
+        if not (password is None or isinstance(password, (str, bytes)) or callable(password)):
+            msg = (
+                "client_cert password must be str, bytes or a callable returning either, "
+                f"got {type(password).__name__}"
+            )
+            raise TypeError(msg)
+
+    def __repr__(self) -> str:
+        hidden = ", password=***" if self.password is not None else ""
+        return f"ClientCert(cert={self.cert!r}, key={self.key!r}{hidden})"
+
+
+def _normalize_client_cert(value: object) -> ClientCert | None:
+    if value is None or isinstance(value, ClientCert):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return ClientCert(os.fspath(value))
+    if isinstance(value, tuple) and len(value) in (2, 3):
+        return ClientCert(*value)
+    msg = (
+        "client_cert must be a ClientCert, a path, or a tuple (cert, key) or "
+        f"(cert, key, password), got {type(value).__name__}"
+    )
+    raise TypeError(msg)
+
+
+def _check_ciphers(ciphers: object) -> str | None:
+    if ciphers is None:
+        return None
+    if not isinstance(ciphers, str):
+        msg = f"ciphers must be an OpenSSL cipher string, got {type(ciphers).__name__}"
+        raise TypeError(msg)
+    try:
+        # A throwaway context is the only authority on what this OpenSSL accepts.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(ciphers)
+    except ssl.SSLError:
+        msg = f"ciphers: OpenSSL selects no cipher suite from {ciphers!r}"
+        raise TLSConfigError(msg) from None
+    return ciphers
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TLSConfig:
+    """One validated TLS posture: trust, identity, versions and verification.
+
+    Equal configurations share one cached `ssl.SSLContext` process-wide (see
+    `ssl_context`). Values are normalized on construction: ``ca_bundle`` becomes a
+    tuple, versions become `ssl.TLSVersion`, a client certificate tuple becomes a
+    `ClientCert`.
+
+    Attributes:
+        ca_bundle: Trust anchors. None means certifi's bundle (and lets the
+            ``REQUESTS_CA_BUNDLE``-style environment variables apply in a
+            `SecureSession`). Otherwise a path to a PEM/DER file or a directory of
+            them, bytes of PEM or DER data, `DEFAULT_CAS`, `SYSTEM_CAS`, or a
+            sequence mixing these; an explicit value replaces the defaults, so
+            ``[DEFAULT_CAS, "corp.pem"]`` adds a private CA to certifi's.
+        client_cert: A `ClientCert`, a path, or ``(cert, key)`` /
+            ``(cert, key, password)`` as in requests and httpx.
+        minimum_version: Lowest TLS version: "1.2" (default) or "1.3".
+        maximum_version: Highest TLS version, or None for the newest available.
+        ciphers: OpenSSL cipher string for TLS 1.2 suites; None keeps Python's
+            secure default.
+        verify: False disables certificate verification entirely (urllib3 warns
+            on every request; nothing else ever turns it off).
+        check_hostname: False skips the hostname check; the chain is still verified.
+    """
+
+    ca_bundle: CABundleSource | Sequence[CABundleSource] | None = None
+    client_cert: ClientCert | tuple[Any, ...] | str | None = None
+    minimum_version: _VersionInput = "1.2"
+    maximum_version: _VersionInput = None
+    ciphers: str | None = None
+    verify: bool = True
+    check_hostname: bool = True
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalization has to bypass __setattr__
+        set_(self, "ca_bundle", _normalize_ca_bundle(self.ca_bundle))
+        set_(self, "client_cert", _normalize_client_cert(self.client_cert))
+        minimum = _normalize_version("minimum_version", self.minimum_version)
+        if minimum is None:
+            minimum = ssl.TLSVersion.TLSv1_2
+        maximum = _normalize_version("maximum_version", self.maximum_version)
+        if maximum is not None and maximum < minimum:
+            msg = (
+                f"maximum_version {maximum.name} is lower than minimum_version {minimum.name}: "
+                "no TLS version is left"
+            )
+            raise TLSConfigError(msg)
+        set_(self, "minimum_version", minimum)
+        set_(self, "maximum_version", maximum)
+        set_(self, "ciphers", _check_ciphers(self.ciphers))
+        for name in ("verify", "check_hostname"):
+            if not isinstance(getattr(self, name), bool):
+                msg = f"{name} must be a bool, got {type(getattr(self, name)).__name__}"
+                raise TypeError(msg)
+
+    def __repr__(self) -> str:
+        # Only the fields that differ from the defaults, and bytes as a length:
+        # a repr that prints a 200 kB bundle helps nobody.
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            default = getattr(_DEFAULT_CONFIG, f.name)
+            if value == default:
+                continue
+            if f.name == "ca_bundle":
+                shown = (
+                    "("
+                    + ", ".join(
+                        _describe_bytes(v) if isinstance(v, bytes) else repr(v) for v in value
+                    )
+                    + ("," if len(value) == 1 else "")
+                    + ")"
+                )
+            else:
+                shown = repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"TLSConfig({', '.join(parts)})"
+
+    @property
+    def _trust_sources(self) -> tuple[str | bytes | _TrustStore, ...] | None:
+        return self.ca_bundle  # type: ignore[return-value]  # normalized in __post_init__
+
+    def replace(self, **changes: Any) -> TLSConfig:
+        """Return a copy with ``changes`` applied and validated again."""
+        return dataclasses.replace(self, **changes)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Return the process-wide cached, read-only `ssl.SSLContext` for this config.
+
+        Equal configurations get the same object. A context built from files is
+        rebuilt when one of the files changes (checked at most once a second).
+        The context can be handed to urllib3 or httpx as it is; it refuses to be
+        mutated, because every user of an equal configuration shares it.
+
+        Raises:
+            CertificateFileError: a file holds no usable certificate.
+            TLSConfigError: OpenSSL rejects part of the configuration.
+        """
+        from ._context import build_ssl_context  # here, because _context imports this module
+
+        return build_ssl_context(self)
+
+
+_DEFAULT_CONFIG = TLSConfig()

@@ -1,0 +1,402 @@
+"""build_ssl_context: one pure builder, plus the process-wide context cache.
+
+Why a cache: requests loads a CA bundle into a fresh context for every new
+connection (~45 ms for certifi's 146 roots). Here a context is built once per
+distinct `TLSConfig` and shared by every session, adapter and thread that uses an
+equal configuration. Files are read only when a context is (re)built; a cheap
+``stat`` at most once per `RECHECK_INTERVAL` notices rotated files.
+
+Why read-only contexts: a shared context that anyone may mutate is a shared
+security hole (requests' ``cert_verify`` would load certifi's roots into it,
+silently widening a private-CA-only trust). `_SealedSSLContext` refuses every
+change to trust, identity, versions and verification once built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
+from .errors import CertificateFileError, TLSConfigError
+
+__all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
+
+log = logging.getLogger("securesession")
+
+RECHECK_INTERVAL = 1.0
+"""Seconds between two checks of a cached context's files for rotation."""
+
+_MAX_CONTEXTS = 128  # distinct configurations kept; the least recently built go first
+
+_PEM_CERT_RE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
+)
+
+# (path, st_mtime_ns, st_size, st_ino): what must stay equal for a file not to be re-read.
+_FileStamp = tuple[str, int, int, int]
+
+
+class _SealedSSLContext(ssl.SSLContext):
+    """An `ssl.SSLContext` that refuses changes to its security posture once sealed.
+
+    urllib3 re-assigns ``verify_mode`` and ``check_hostname`` with the values the
+    context already has and sets ALPN on every connection; those stay allowed.
+    Anything that would change what is trusted or presented raises.
+    """
+
+    _sealed = False
+
+    def _seal(self) -> None:
+        self._sealed = True
+
+    def _refuse(self, what: str) -> None:
+        if self._sealed:
+            msg = (
+                f"securesession contexts are shared and read-only: {what} is refused. "
+                "Build a different TLSConfig instead (e.g. tls.replace(...))."
+            )
+            raise RuntimeError(msg)
+
+    def load_verify_locations(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse("load_verify_locations()")
+        super().load_verify_locations(*args, **kwargs)
+
+    def load_default_certs(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse("load_default_certs()")
+        super().load_default_certs(*args, **kwargs)
+
+    def set_default_verify_paths(self) -> None:
+        self._refuse("set_default_verify_paths()")
+        super().set_default_verify_paths()
+
+    def load_cert_chain(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse("load_cert_chain()")
+        super().load_cert_chain(*args, **kwargs)
+
+    def set_ciphers(self, ciphers: str, /) -> None:
+        self._refuse("set_ciphers()")
+        super().set_ciphers(ciphers)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Properties of ssl.SSLContext go through __setattr__ like any attribute;
+        # an assignment that keeps the current value is a no-op and stays allowed.
+        if self._sealed and name in _GUARDED_ATTRIBUTES and getattr(self, name) != value:
+            self._refuse(f"setting {name}")
+        super().__setattr__(name, value)
+
+
+_GUARDED_ATTRIBUTES = frozenset(
+    {
+        "verify_mode",
+        "check_hostname",
+        "minimum_version",
+        "maximum_version",
+        "options",
+        "verify_flags",
+        "hostname_checks_common_name",
+        "keylog_filename",
+        "post_handshake_auth",
+        "sni_callback",
+        "sslsocket_class",
+        "sslobject_class",
+    }
+)
+
+
+def _pem_blocks(data: bytes) -> str:
+    """Return only the CERTIFICATE blocks of PEM data, as the ASCII `cadata` wants.
+
+    Real bundles carry comments (sometimes non-ASCII issuer names) and other
+    blocks around the certificates; OpenSSL needs none of them.
+    """
+    return "\n".join(m.group(0).decode("ascii") for m in _PEM_CERT_RE.finditer(data))
+
+
+def _read_stamped(path: str) -> tuple[bytes, _FileStamp]:
+    """Read a file and stat the same descriptor, so content and stamp agree."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+            st = os.fstat(f.fileno())
+    except OSError as exc:
+        msg = f"ca_bundle: cannot read {path}: {exc.strerror or exc}"
+        raise CertificateFileError(msg) from exc
+    return data, (path, st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _stamp(path: str) -> _FileStamp | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (path, st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
+    """Load PEM or DER certificates from ``data``; return how many blocks were found."""
+    if b"-----BEGIN" in data:
+        pem = _pem_blocks(data)
+        if not pem:
+            return 0
+        try:
+            ctx.load_verify_locations(cadata=pem)
+        except (ssl.SSLError, ValueError) as exc:
+            msg = f"ca_bundle: {origin} holds a malformed PEM certificate: {exc}"
+            raise CertificateFileError(msg) from exc
+        return pem.count("-----BEGIN CERTIFICATE-----")
+    try:
+        ctx.load_verify_locations(cadata=data)
+    except (ssl.SSLError, ValueError) as exc:
+        msg = f"ca_bundle: {origin} is neither PEM nor valid DER certificate data: {exc}"
+        raise CertificateFileError(msg) from exc
+    return 1
+
+
+def _load_file(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) -> None:
+    data, stamp = _read_stamped(path)
+    stamps.append(stamp)
+    if _add_cert_data(ctx, data, path) == 0:
+        msg = f"ca_bundle: {path} holds no certificate"
+        raise CertificateFileError(msg)
+
+
+def _load_directory(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) -> None:
+    """Load every certificate file of a directory (like Go; no c_rehash needed).
+
+    Files that hold no certificate are skipped, as OpenSSL-style directories
+    mix certificates with other files; a directory with none at all is an error.
+    """
+    dir_stamp = _stamp(path)
+    if dir_stamp is None:
+        msg = f"ca_bundle: cannot read directory {path}"
+        raise CertificateFileError(msg)
+    stamps.append(dir_stamp)  # entries added, removed or renamed change its mtime
+    found = 0
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+        try:
+            if not entry.is_file():
+                continue
+        except OSError:
+            continue
+        data, stamp = _read_stamped(entry.path)
+        stamps.append(stamp)
+        try:
+            found += _add_cert_data(ctx, data, entry.path)
+        except CertificateFileError:
+            log.debug("ca_bundle: skipping %s in %s: not a certificate", entry.name, path)
+    if found == 0:
+        msg = f"ca_bundle: directory {path} holds no certificate file"
+        raise CertificateFileError(msg)
+
+
+def _load_system(ctx: ssl.SSLContext, stamps: list[_FileStamp]) -> None:
+    if sys.platform == "win32":  # pragma: no cover - Windows keeps roots in its registry store
+        ctx.load_default_certs()
+        return
+    # OpenSSL's compiled-in locations, not set_default_verify_paths(): that one
+    # honours SSL_CERT_FILE/SSL_CERT_DIR, whose precedence SecureSession decides.
+    paths = ssl.get_default_verify_paths()
+    loaded = False
+    if paths.openssl_cafile and os.path.isfile(paths.openssl_cafile):
+        _load_file(ctx, paths.openssl_cafile, stamps)
+        loaded = True
+    if paths.openssl_capath and os.path.isdir(paths.openssl_capath):
+        # A hashed directory: OpenSSL looks certificates up in it by subject hash.
+        ctx.load_verify_locations(capath=paths.openssl_capath)
+        stamps.extend(s for s in [_stamp(paths.openssl_capath)] if s is not None)
+        loaded = True
+    if not loaded:
+        msg = (
+            "ca_bundle: SYSTEM_CAS found no system trust store "
+            f"(looked at {paths.openssl_cafile} and {paths.openssl_capath})"
+        )
+        raise CertificateFileError(msg)
+
+
+def _load_trust(ctx: ssl.SSLContext, tls: TLSConfig, stamps: list[_FileStamp]) -> None:
+    sources: Iterable[str | bytes | _TrustStore] = tls._trust_sources or (_TrustStore.DEFAULT,)
+    for source in sources:
+        if source is SYSTEM_CAS:
+            _load_system(ctx, stamps)
+        elif isinstance(source, _TrustStore):
+            import certifi  # only when certifi's bundle is asked for
+
+            _load_file(ctx, certifi.where(), stamps)
+        elif isinstance(source, bytes):
+            if _add_cert_data(ctx, source, "in-memory data") == 0:
+                msg = "ca_bundle: in-memory data hold no certificate"
+                raise CertificateFileError(msg)
+        elif os.path.isdir(source):
+            _load_directory(ctx, source, stamps)
+        else:
+            _load_file(ctx, source, stamps)
+
+
+def _password_callback(cert: ClientCert) -> Callable[[], str | bytes]:
+    # Always hand OpenSSL a callback: without one it would prompt on the terminal
+    # for an encrypted key, and a library must never do that.
+    password = cert.password
+
+    def callback() -> str | bytes:
+        if password is None:
+            msg = f"client_cert: the private key of {cert.cert} is encrypted; pass a password"
+            raise TLSConfigError(msg)
+        value = password() if callable(password) else password
+        if not isinstance(value, (str, bytes)):
+            msg = "client_cert: the password callable returned neither str nor bytes"
+            raise TypeError(msg)
+        return value
+
+    return callback
+
+
+def _load_identity(ctx: ssl.SSLContext, cert: ClientCert, stamps: list[_FileStamp]) -> None:
+    for path in (cert.cert, cert.key):
+        if path is not None:
+            stamp = _stamp(path)
+            if stamp is not None:
+                stamps.append(stamp)
+    try:
+        ctx.load_cert_chain(cert.cert, cert.key, password=_password_callback(cert))
+    except ssl.SSLError as exc:
+        msg = (
+            f"client_cert: OpenSSL could not load the certificate {cert.cert}"
+            f"{' with key ' + cert.key if cert.key else ''}: {exc.reason or exc}"
+        )
+        raise TLSConfigError(msg) from exc
+
+
+def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
+    """Build a sealed context for ``tls``; return it with the stamps of the files read."""
+    # PROTOCOL_TLS_CLIENT starts secure: CERT_REQUIRED, check_hostname on,
+    # SSLv2/SSLv3 and TLS compression (CRIME) off, Python's vetted cipher list.
+    ctx = _SealedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    stamps: list[_FileStamp] = []
+    # TLS 1.0/1.1 are deprecated (RFC 8996); TLSConfig never goes below 1.2.
+    ctx.minimum_version = tls.minimum_version  # type: ignore[assignment]  # normalized by TLSConfig
+    if tls.maximum_version is not None:
+        ctx.maximum_version = tls.maximum_version  # type: ignore[assignment]  # normalized by TLSConfig
+    # RFC 6125: names come from subjectAltName only; browsers dropped the CN fallback.
+    ctx.hostname_checks_common_name = False
+    # Trust an intermediate that the user put in the bundle as an anchor, like curl
+    # and Python 3.13's defaults; a chain must still end at something configured.
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    if tls.ciphers is not None:
+        ctx.set_ciphers(tls.ciphers)
+    # urllib3 speaks HTTP/1.1 only and sets this again on every connection.
+    ctx.set_alpn_protocols(["http/1.1"])
+    if tls.verify:
+        _load_trust(ctx, tls, stamps)
+        if not tls.check_hostname:
+            ctx.check_hostname = False  # explicit user request; the chain is still verified
+    else:
+        # Explicit user request (TLSConfig(verify=False) or verify=False per request).
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        log.warning("building a TLS context with certificate verification DISABLED")
+    if tls.client_cert is not None:
+        _load_identity(ctx, tls.client_cert, stamps)  # type: ignore[arg-type]  # normalized
+    ctx._seal()
+    log.debug(
+        "built TLS context: trust=%s versions=%s..%s verify=%s check_hostname=%s files=%d",
+        _describe_trust(tls),
+        tls.minimum_version.name,  # type: ignore[union-attr]  # normalized by TLSConfig
+        tls.maximum_version.name if tls.maximum_version else "max",  # type: ignore[union-attr]
+        tls.verify,
+        tls.check_hostname,
+        len(stamps),
+    )
+    return ctx, tuple(stamps)
+
+
+def _describe_trust(tls: TLSConfig) -> str:
+    if not tls.verify:
+        return "none (verify=False)"
+    if tls.ca_bundle is None:
+        return "certifi (default)"
+    return ", ".join(
+        f"<{len(s)} bytes>" if isinstance(s, bytes) else s if isinstance(s, str) else repr(s)
+        for s in tls._trust_sources or ()
+    )
+
+
+@dataclasses.dataclass
+class _Entry:
+    context: _SealedSSLContext
+    stamps: tuple[_FileStamp, ...]
+    next_check: float
+
+
+class _ContextCache:
+    """Process-wide map from TLSConfig to its context; thread-safe, bounded."""
+
+    def __init__(self, maxsize: int = _MAX_CONTEXTS) -> None:
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._entries: dict[TLSConfig, _Entry] = {}
+
+    def get(self, tls: TLSConfig) -> ssl.SSLContext:
+        entry = self._entries.get(tls)  # lock-free fast path: a dict read is atomic
+        now = time.monotonic()
+        if entry is not None and now < entry.next_check:
+            return entry.context
+        with self._lock:
+            entry = self._entries.get(tls)
+            if entry is None:
+                context, stamps = _build(tls)
+                if len(self._entries) >= self._maxsize:
+                    del self._entries[next(iter(self._entries))]
+                self._entries[tls] = _Entry(context, stamps, now + RECHECK_INTERVAL)
+                return context
+            if now >= entry.next_check:
+                entry.next_check = now + RECHECK_INTERVAL
+                if any(_stamp(s[0]) != s for s in entry.stamps):
+                    self._rebuild(tls, entry)
+            return entry.context
+
+    @staticmethod
+    def _rebuild(tls: TLSConfig, entry: _Entry) -> None:
+        try:
+            entry.context, entry.stamps = _build(tls)
+        except (TLSConfigError, OSError) as exc:
+            # A file caught mid-rewrite, or a bad rotation: keep serving the last
+            # good context and try again after the next interval.
+            log.warning("keeping the previous TLS context: reloading failed: %s", exc)
+        else:
+            log.info("reloaded TLS context after a file changed: %s", _describe_trust(tls))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = _ContextCache()
+
+
+def build_ssl_context(tls: TLSConfig) -> ssl.SSLContext:
+    """Return the shared, read-only `ssl.SSLContext` for ``tls`` (same as `TLSConfig.ssl_context`).
+
+    Args:
+        tls: The configuration to build from.
+
+    Returns:
+        The cached context: the same object for equal configurations until one of
+        its files changes.
+
+    Raises:
+        CertificateFileError: a CA file or directory holds no usable certificate.
+        TLSConfigError: OpenSSL rejects the client certificate or key.
+    """
+    if not isinstance(tls, TLSConfig):
+        msg = f"build_ssl_context() takes a TLSConfig, got {type(tls).__name__}"
+        raise TypeError(msg)
+    return _CACHE.get(tls)

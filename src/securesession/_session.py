@@ -1,0 +1,148 @@
+"""SecureSession: a requests.Session whose TLS posture is a TLSConfig."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
+
+from ._adapter import TLSAdapter, _EnvCABundle
+from ._config import TLSConfig
+
+__all__ = ["SecureSession"]
+
+# requests' variables first (their documented order), then OpenSSL's, which
+# curl and httpx also honour. SSL_CERT_FILE and SSL_CERT_DIR combine, as in OpenSSL.
+_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+_OPENSSL_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _env_ca_bundle() -> _EnvCABundle | None:
+    """Return the CA bundle the environment asks for, or None.
+
+    An empty variable counts as unset, as in requests (so ``CURL_CA_BUNDLE=""``
+    can never switch verification off).
+    """
+    for name in _BUNDLE_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return _EnvCABundle((value,), (name,))
+    found = [(name, os.environ.get(name)) for name in _OPENSSL_VARIABLES]
+    pairs = [(name, value) for name, value in found if value]
+    if not pairs:
+        return None
+    return _EnvCABundle(tuple(v for _, v in pairs), tuple(n for n, _ in pairs))
+
+
+class SecureSession(requests.Session):
+    """A drop-in `requests.Session` whose TLS posture is one `TLSConfig`.
+
+    Everything a `requests.Session` does keeps working. Per-request ``verify=`` and
+    ``cert=``, and ``session.verify`` / ``session.cert`` when you set them, keep their
+    requests meaning and override the config for that request; ``verify=True``
+    means "verify with this session's config", never "switch to certifi".
+
+    Precedence, highest first: the per-request argument, ``session.verify`` /
+    ``session.cert``, an explicit config field, then ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (only with ``trust_env``
+    and when the config left ``ca_bundle`` at its default), then certifi.
+
+    Args:
+        tls: The TLS posture. Alternatively pass `TLSConfig`'s fields as keywords.
+        **tls_fields: `TLSConfig` fields, e.g. ``ca_bundle="corp.pem"``.
+
+    Raises:
+        TypeError: both ``tls`` and keyword fields were given, or an unknown field.
+        TLSConfigError: the configuration is invalid (a subclass names what is wrong).
+
+    Example:
+        >>> with SecureSession(ca_bundle="corp.pem", minimum_version="1.3") as s:  # doctest: +SKIP
+        ...     s.get("https://internal.example/")
+    """
+
+    __attrs__ = [*requests.Session.__attrs__, "_tls"]  # noqa: RUF012  # requests declares it a list
+
+    def __init__(self, tls: TLSConfig | None = None, **tls_fields: Any) -> None:
+        if tls is not None and tls_fields:
+            msg = "SecureSession() takes a TLSConfig or TLSConfig fields as keywords, not both"
+            raise TypeError(msg)
+        if tls is None:
+            tls = TLSConfig(**tls_fields)
+        elif not isinstance(tls, TLSConfig):
+            msg = f"SecureSession() takes a TLSConfig, got {type(tls).__name__}"
+            raise TypeError(msg)
+        adapter = TLSAdapter(tls)  # builds the context: a bad config fails here
+        self._tls = tls
+        super().__init__()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    @property
+    def tls(self) -> TLSConfig:
+        """The session's TLS configuration (for URLs not under a `mount_tls` prefix)."""
+        return self._tls
+
+    def __repr__(self) -> str:
+        return f"<SecureSession {self._tls!r}>"
+
+    def mount_tls(self, prefix: str, tls: TLSConfig) -> TLSAdapter:
+        """Use ``tls`` for URLs that start with ``prefix`` (e.g. ``"https://api.example.com/"``).
+
+        The new adapter copies the pool sizes and retries of the adapter that
+        served the prefix until now. Longest prefix wins, as in `requests.Session.mount`.
+
+        Returns:
+            The mounted `TLSAdapter`.
+        """
+        kwargs: dict[str, Any] = {}
+        try:
+            current = self.get_adapter(prefix)
+        except requests.exceptions.InvalidSchema:  # a prefix no adapter serves yet
+            current = None
+        if isinstance(current, requests.adapters.HTTPAdapter):
+            kwargs = {
+                "pool_connections": current._pool_connections,
+                "pool_maxsize": current._pool_maxsize,
+                "pool_block": current._pool_block,
+                "max_retries": current.max_retries,
+            }
+        adapter = TLSAdapter(tls, **kwargs)
+        self.mount(prefix, adapter)
+        return adapter
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: Mapping[str, str] | None,
+        stream: bool | None,
+        verify: Any,
+        cert: Any,
+    ) -> dict[str, Any]:
+        """Merge request, session and environment settings with securesession's precedence.
+
+        Same as requests, except that ``verify`` is merged with ``session.verify``
+        before the environment is consulted, so ``session.verify=False`` wins over
+        ``REQUESTS_CA_BUNDLE`` (requests #3829), and an environment bundle reaches the
+        adapter marked as such, to be applied only where the config left ``ca_bundle``
+        at its default.
+        """
+        proxies = dict(proxies or {})
+        if self.trust_env:
+            no_proxy = proxies.get("no_proxy")
+            for key, value in get_environ_proxies(url, no_proxy=no_proxy).items():  # type: ignore[arg-type]  # requests passes str
+                proxies.setdefault(key, value)
+        verify = merge_setting(verify, self.verify)
+        if (verify is True or verify is None) and self.trust_env:
+            env_bundle = _env_ca_bundle()
+            if env_bundle is not None:
+                verify = env_bundle
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": verify,
+            "cert": merge_setting(cert, self.cert),
+        }

@@ -1,0 +1,163 @@
+"""Shared fixtures: CAs and real HTTPS servers on 127.0.0.1, all made at test time."""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from securesession import _context
+
+_ENV_VARIABLES = (
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "SSLKEYLOGFILE",
+    *(f"{p}_{s}".lower() for p in ("http", "https", "all", "no") for s in ("proxy",)),
+    *(f"{p}_PROXY" for p in ("HTTP", "HTTPS", "ALL", "NO")),
+)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Machines (CI's included) export REQUESTS_CA_BUNDLE and friends; tests that
+    # are about the environment set what they need themselves.
+    for name in _ENV_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_context_cache() -> Iterator[None]:
+    # Each test sees contexts built from its own files, never a neighbour's.
+    _context._CACHE.clear()
+    yield
+    _context._CACHE.clear()
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def other_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_path(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def other_ca_path(other_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("other_ca") / "ca.pem"
+    other_ca.cert_pem.write_to_path(path)
+    return str(path)
+
+
+def server_context(
+    cert: trustme.LeafCert,
+    *,
+    minimum_version: ssl.TLSVersion | None = None,
+    maximum_version: ssl.TLSVersion | None = None,
+    client_ca: trustme.CA | None = None,
+) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    if minimum_version is not None:
+        ctx.minimum_version = minimum_version
+    if maximum_version is not None:
+        ctx.maximum_version = maximum_version
+    if client_ca is not None:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        client_ca.configure_trust(ctx)
+    return ctx
+
+
+def peer_subject(request: Request) -> str:
+    """The CN of the client certificate the connection presented, or ''."""
+    sock = request.environ.get("werkzeug.socket")
+    cert = sock.getpeercert() if sock is not None else None
+    if not cert:
+        return ""
+    return next(v for rdn in cert["subject"] for k, v in rdn if k == "commonName")
+
+
+def _echo(request: Request) -> Response:
+    return Response(f"ok {peer_subject(request)}".strip(), content_type="text/plain")
+
+
+ServerFactory = Callable[..., HTTPServer]
+
+
+@pytest.fixture
+def make_server() -> Iterator[ServerFactory]:
+    """Start HTTPS servers on 127.0.0.1 that answer every path with 'ok [client CN]'."""
+    servers: list[HTTPServer] = []
+
+    def factory(
+        cert: trustme.LeafCert,
+        *,
+        handler: Callable[[Request], Response] = _echo,
+        **ctx_kwargs: Any,
+    ) -> HTTPServer:
+        server = HTTPServer(
+            host="127.0.0.1", port=0, ssl_context=server_context(cert, **ctx_kwargs), threaded=True
+        )
+        server.expect_request("").respond_with_handler(handler)  # "" matches every path
+        server.start()
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: ServerFactory, ca: trustme.CA) -> HTTPServer:
+    return make_server(ca.issue_cert("127.0.0.1", "localhost"))
+
+
+@pytest.fixture
+def other_server(make_server: ServerFactory, other_ca: trustme.CA) -> HTTPServer:
+    return make_server(other_ca.issue_cert("127.0.0.1", "localhost"))
+
+
+@pytest.fixture
+def expired_server(make_server: ServerFactory, ca: trustme.CA) -> HTTPServer:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = ca.issue_cert(
+        "127.0.0.1",
+        not_before=now - datetime.timedelta(days=30),
+        not_after=now - datetime.timedelta(days=1),
+    )
+    return make_server(cert)
+
+
+def write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def connections(session: Any) -> int:
+    """How many connections the session's adapters opened (urllib3 counts them per pool)."""
+    total = 0
+    for adapter in {id(a): a for a in session.adapters.values()}.values():
+        for key in list(adapter.poolmanager.pools.keys()):
+            pool = adapter.poolmanager.pools.get(key)
+            if pool is not None:
+                total += pool.num_connections
+    return total
