@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ssl
 from collections.abc import Callable, Iterator
@@ -14,6 +15,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from securesession import _context
+
+from ._server import KeepAliveHTTPSServer, keepalive_server
 
 _ENV_VARIABLES = (
     "REQUESTS_CA_BUNDLE",
@@ -126,38 +129,51 @@ def make_server() -> Iterator[ServerFactory]:
         server.stop()
 
 
-@pytest.fixture
-def server(make_server: ServerFactory, ca: trustme.CA) -> HTTPServer:
-    return make_server(ca.issue_cert("127.0.0.1", "localhost"))
+KeepAliveFactory = Callable[..., KeepAliveHTTPSServer]
 
 
 @pytest.fixture
-def other_server(make_server: ServerFactory, other_ca: trustme.CA) -> HTTPServer:
-    return make_server(other_ca.issue_cert("127.0.0.1", "localhost"))
+def make_keepalive() -> Iterator[KeepAliveFactory]:
+    """Start keep-alive HTTPS servers (they count connections) on 127.0.0.1."""
+    with contextlib.ExitStack() as stack:
+
+        def factory(cert: trustme.LeafCert, **ctx_kwargs: Any) -> KeepAliveHTTPSServer:
+            return stack.enter_context(keepalive_server(server_context(cert, **ctx_kwargs)))
+
+        yield factory
 
 
 @pytest.fixture
-def expired_server(make_server: ServerFactory, ca: trustme.CA) -> HTTPServer:
+def server(make_keepalive: KeepAliveFactory, ca: trustme.CA) -> KeepAliveHTTPSServer:
+    return make_keepalive(ca.issue_cert("127.0.0.1", "localhost"))
+
+
+@pytest.fixture
+def other_server(make_keepalive: KeepAliveFactory, other_ca: trustme.CA) -> KeepAliveHTTPSServer:
+    return make_keepalive(other_ca.issue_cert("127.0.0.1", "localhost"))
+
+
+@pytest.fixture
+def server_url(server: KeepAliveHTTPSServer) -> str:
+    return server.url_for("/")
+
+
+@pytest.fixture
+def other_server_url(other_server: KeepAliveHTTPSServer) -> str:
+    return other_server.url_for("/")
+
+
+@pytest.fixture
+def expired_server(make_keepalive: KeepAliveFactory, ca: trustme.CA) -> KeepAliveHTTPSServer:
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = ca.issue_cert(
         "127.0.0.1",
         not_before=now - datetime.timedelta(days=30),
         not_after=now - datetime.timedelta(days=1),
     )
-    return make_server(cert)
+    return make_keepalive(cert)
 
 
 def write(path: Path, data: bytes) -> str:
     path.write_bytes(data)
     return str(path)
-
-
-def connections(session: Any) -> int:
-    """How many connections the session's adapters opened (urllib3 counts them per pool)."""
-    total = 0
-    for adapter in {id(a): a for a in session.adapters.values()}.values():
-        for key in list(adapter.poolmanager.pools.keys()):
-            pool = adapter.poolmanager.pools.get(key)
-            if pool is not None:
-                total += pool.num_connections
-    return total

@@ -11,7 +11,6 @@ import certifi
 import pytest
 import requests
 import trustme
-from pytest_httpserver import HTTPServer
 
 from securesession import (
     DEFAULT_CAS,
@@ -23,14 +22,15 @@ from securesession import (
     build_ssl_context,
 )
 
-from .conftest import ServerFactory, write
+from ._server import KeepAliveHTTPSServer
+from .conftest import KeepAliveFactory, write
 
 
-def url(server: HTTPServer, path: str = "/") -> str:
+def url(server: KeepAliveHTTPSServer, path: str = "/") -> str:
     return server.url_for(path)
 
 
-def test_private_ca_session_gets_200(server: HTTPServer, ca_path: str) -> None:
+def test_private_ca_session_gets_200(server: KeepAliveHTTPSServer, ca_path: str) -> None:
     with SecureSession(ca_bundle=ca_path) as session:
         response = session.get(url(server))
     assert response.status_code == 200
@@ -38,8 +38,8 @@ def test_private_ca_session_gets_200(server: HTTPServer, ca_path: str) -> None:
 
 
 def test_private_ca_only_rejects_other_ca_even_if_certifi_trusts_it(
-    server: HTTPServer,
-    other_server: HTTPServer,
+    server: KeepAliveHTTPSServer,
+    other_server: KeepAliveHTTPSServer,
     ca_path: str,
     other_ca: trustme.CA,
     tmp_path: Path,
@@ -67,7 +67,7 @@ def test_private_ca_only_rejects_other_ca_even_if_certifi_trusts_it(
 
 
 def test_adapter_on_plain_session_keeps_exact_trust(
-    server: HTTPServer, other_server: HTTPServer, ca_path: str
+    server: KeepAliveHTTPSServer, other_server: KeepAliveHTTPSServer, ca_path: str
 ) -> None:
     tls = TLSConfig(ca_bundle=ca_path)
     with requests.Session() as session:
@@ -78,12 +78,12 @@ def test_adapter_on_plain_session_keeps_exact_trust(
     assert tls.ssl_context().cert_store_stats()["x509_ca"] == 1
 
 
-def test_in_memory_pem(server: HTTPServer, ca: trustme.CA) -> None:
+def test_in_memory_pem(server: KeepAliveHTTPSServer, ca: trustme.CA) -> None:
     with SecureSession(ca_bundle=ca.cert_pem.bytes()) as session:
         assert session.get(url(server)).status_code == 200
 
 
-def test_in_memory_der(server: HTTPServer, ca: trustme.CA) -> None:
+def test_in_memory_der(server: KeepAliveHTTPSServer, ca: trustme.CA) -> None:
     der = ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode())
     tls = TLSConfig(ca_bundle=der)
     assert tls.ssl_context().cert_store_stats()["x509_ca"] == 1
@@ -91,14 +91,14 @@ def test_in_memory_der(server: HTTPServer, ca: trustme.CA) -> None:
         assert session.get(url(server)).status_code == 200
 
 
-def test_der_file(server: HTTPServer, ca: trustme.CA, tmp_path: Path) -> None:
+def test_der_file(server: KeepAliveHTTPSServer, ca: trustme.CA, tmp_path: Path) -> None:
     der = ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode())
     with SecureSession(ca_bundle=write(tmp_path / "ca.der", der)) as session:
         assert session.get(url(server)).status_code == 200
 
 
 def test_pem_with_comments_and_non_ascii_labels(
-    server: HTTPServer, ca: trustme.CA, tmp_path: Path
+    server: KeepAliveHTTPSServer, ca: trustme.CA, tmp_path: Path
 ) -> None:
     data = "# Issuer: CN=Fábrica Nacional\n".encode() + ca.cert_pem.bytes() + b"\n# trailer\n"
     with SecureSession(ca_bundle=write(tmp_path / "bundle.pem", data)) as session:
@@ -106,7 +106,7 @@ def test_pem_with_comments_and_non_ascii_labels(
 
 
 def test_directory_bundle_needs_no_rehash(
-    server: HTTPServer, other_server: HTTPServer, ca: trustme.CA, tmp_path: Path
+    server: KeepAliveHTTPSServer, other_server: KeepAliveHTTPSServer, ca: trustme.CA, tmp_path: Path
 ) -> None:
     (tmp_path / "corp-root.crt").write_bytes(ca.cert_pem.bytes())
     (tmp_path / "README.txt").write_text("not a certificate")
@@ -120,14 +120,17 @@ def test_directory_bundle_needs_no_rehash(
 
 
 def test_merged_sources_trust_each(
-    server: HTTPServer, other_server: HTTPServer, ca: trustme.CA, other_ca_path: str
+    server: KeepAliveHTTPSServer,
+    other_server: KeepAliveHTTPSServer,
+    ca: trustme.CA,
+    other_ca_path: str,
 ) -> None:
     with SecureSession(ca_bundle=[ca.cert_pem.bytes(), other_ca_path]) as session:
         assert session.get(url(server)).status_code == 200
         assert session.get(url(other_server)).status_code == 200
 
 
-def test_default_cas_plus_private_ca(server: HTTPServer, ca_path: str) -> None:
+def test_default_cas_plus_private_ca(server: KeepAliveHTTPSServer, ca_path: str) -> None:
     certifi_count = TLSConfig().ssl_context().cert_store_stats()["x509_ca"]
     assert certifi_count > 100
     tls = TLSConfig(ca_bundle=[DEFAULT_CAS, ca_path])
@@ -136,12 +139,12 @@ def test_default_cas_plus_private_ca(server: HTTPServer, ca_path: str) -> None:
         assert session.get(url(server)).status_code == 200
 
 
-def test_default_config_does_not_trust_a_private_ca(server: HTTPServer) -> None:
+def test_default_config_does_not_trust_a_private_ca(server: KeepAliveHTTPSServer) -> None:
     with SecureSession() as session, pytest.raises(requests.exceptions.SSLError):
         session.get(url(server))
 
 
-def test_system_cas_load_the_os_store(server: HTTPServer) -> None:
+def test_system_cas_load_the_os_store(server: KeepAliveHTTPSServer) -> None:
     paths = ssl.get_default_verify_paths()
     if not (paths.openssl_cafile and os.path.exists(paths.openssl_cafile)):
         pytest.skip("this machine has no OpenSSL default CA file")
@@ -182,7 +185,7 @@ def test_contexts_are_read_only(ca_path: str) -> None:
 
 
 def test_rotated_file_is_reloaded(
-    make_server: ServerFactory,
+    make_keepalive: KeepAliveFactory,
     ca: trustme.CA,
     other_ca: trustme.CA,
     tmp_path: Path,
@@ -191,8 +194,8 @@ def test_rotated_file_is_reloaded(
     monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(ca.cert_pem.bytes())
-    old = make_server(ca.issue_cert("127.0.0.1"))
-    new = make_server(other_ca.issue_cert("127.0.0.1"))
+    old = make_keepalive(ca.issue_cert("127.0.0.1"))
+    new = make_keepalive(other_ca.issue_cert("127.0.0.1"))
     with SecureSession(ca_bundle=bundle) as session:
         first = session.tls.ssl_context()
         assert session.get(url(old)).status_code == 200
