@@ -1,0 +1,33 @@
+"""Every example runs, as a user would run it, and prints what it promises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_CA_BUNDLE")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_private_ca_example() -> None:
+    out = run_example("private_ca.py")
+    assert "corp server: 200" in out
+    assert "hello from the private CA's server" in out
+    assert "other server: rejected" in out
+    assert "roots trusted: 1" in out
