@@ -1,5 +1,7 @@
 """A keep-alive HTTPS server on 127.0.0.1 that counts TLS connections.
 
+It answers 'ok [client CN]', or a 302 for /redirect/<quoted URL>.
+
 pytest-httpserver (werkzeug) closes every connection after one response, so it
 cannot show whether a client reuses a pooled connection; this server keeps
 connections open (HTTP/1.1) and records each accepted TLS connection and the
@@ -13,6 +15,7 @@ import http.server
 import socket
 import ssl
 import threading
+import urllib.parse
 from collections.abc import Iterator
 
 
@@ -25,8 +28,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         cn = ""
         if peer:
             cn = next(v for rdn in peer["subject"] for k, v in rdn if k == "commonName")
-        body = f"ok {cn}".strip().encode()
         self.server.requests.append((self.path, cn))
+        if self.path.startswith("/redirect/"):  # /redirect/<quoted absolute URL>
+            self.send_response(302)
+            self.send_header("Location", urllib.parse.unquote(self.path[len("/redirect/") :]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = f"ok {cn}".strip().encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))

@@ -75,6 +75,7 @@ def server_context(
     minimum_version: ssl.TLSVersion | None = None,
     maximum_version: ssl.TLSVersion | None = None,
     client_ca: trustme.CA | None = None,
+    require_client_cert: bool = False,
 ) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(ctx)
@@ -83,7 +84,7 @@ def server_context(
     if maximum_version is not None:
         ctx.maximum_version = maximum_version
     if client_ca is not None:
-        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
         client_ca.configure_trust(ctx)
     return ctx
 

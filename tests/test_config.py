@@ -146,12 +146,15 @@ def test_repr_is_short_and_hides_passwords(ca: trustme.CA, tmp_path: Path) -> No
     cert.cert_chain_pems[0].write_to_path(cert_path)
     tls = TLSConfig(
         ca_bundle=[ca.cert_pem.bytes(), SYSTEM_CAS],
-        client_cert=ClientCert(str(cert_path), str(cert_path), password="hunter2-secret"),
+        client_cert=ClientCert(
+            str(cert_path), cert.private_key_pem.bytes(), password="hunter2-secret"
+        ),
     )
     text = repr(tls) + str(tls) + repr(tls.client_cert)
     assert "hunter2-secret" not in text
     assert "password=***" in text
     assert f"<{len(ca.cert_pem.bytes())} bytes>" in text
+    assert "PRIVATE KEY" not in text
     assert "SYSTEM_CAS" in text
     assert repr(TLSConfig()) == "TLSConfig()"
 

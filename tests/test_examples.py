@@ -31,3 +31,9 @@ def test_private_ca_example() -> None:
     assert "hello from the private CA's server" in out
     assert "other server: rejected" in out
     assert "roots trusted: 1" in out
+
+
+def test_mtls_password_key_example() -> None:
+    out = run_example("mtls_password_key.py")
+    assert "server says: 200 hello, billing-service" in out
+    assert "password=***" in out

@@ -190,3 +190,19 @@ def test_eight_threads_share_one_session(server: KeepAliveHTTPSServer, ca_path: 
         assert statuses == [200] * 200
     # connections are pooled and reused (at most one per thread), not one per request
     assert 1 <= server.connections <= 8
+
+
+def test_deprecated_get_connection_uses_the_config(server_url: str, ca_path: str) -> None:
+    adapter = TLSAdapter(TLSConfig(ca_bundle=ca_path))
+    pool = adapter.get_connection(server_url)
+    assert pool.conn_kw["ssl_context"] is adapter.tls.ssl_context()
+    adapter.close()
+
+
+def test_cert_as_list_is_accepted(server_url: str, ca_path: str, ca: trustme.CA, tmp_path) -> None:
+    leaf = ca.issue_cert("client")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    leaf.cert_chain_pems[0].write_to_path(cert)
+    leaf.private_key_pem.write_to_path(key)
+    with SecureSession(ca_bundle=ca_path) as session:
+        assert session.get(server_url, cert=[str(cert), str(key)]).status_code == 200

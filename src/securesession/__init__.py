@@ -8,13 +8,23 @@ from ._adapter import TLSAdapter
 from ._config import DEFAULT_CAS, SYSTEM_CAS, ClientCert, TLSConfig
 from ._context import build_ssl_context
 from ._session import SecureSession
-from .errors import CertificateFileError, SecureSessionError, TLSConfigError
+from .errors import (
+    CertificateExpiresSoonWarning,
+    CertificateFileError,
+    KeyMismatchError,
+    KeyPasswordError,
+    SecureSessionError,
+    TLSConfigError,
+)
 
 __all__ = [
     "DEFAULT_CAS",
     "SYSTEM_CAS",
+    "CertificateExpiresSoonWarning",
     "CertificateFileError",
     "ClientCert",
+    "KeyMismatchError",
+    "KeyPasswordError",
     "SecureSession",
     "SecureSessionError",
     "TLSAdapter",

@@ -112,6 +112,8 @@ class TLSAdapter(HTTPAdapter):
         """
         if (verify is True or verify is None) and cert is None:
             return self.tls
+        if isinstance(cert, list):  # requests documents tuples; lists work there too
+            cert = tuple(cert)
         key = (type(verify), verify, cert)
         derived = self._derived.get(key)
         if derived is None:

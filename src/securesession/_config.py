@@ -9,6 +9,7 @@ the context is built, which `TLSAdapter` and `SecureSession` do at construction.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import os
 import ssl
@@ -154,27 +155,55 @@ def _normalize_version(field: str, value: _VersionInput) -> ssl.TLSVersion | Non
     return version
 
 
+def _cert_source(field: str, value: object) -> str | bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        if not value:
+            msg = f"{field}: empty bytes"
+            raise CertificateFileError(msg)
+        return bytes(value)
+    if isinstance(value, (str, os.PathLike)):
+        return _check_path(field, value, allow_dir=False)
+    msg = f"{field} must be a path or bytes of PEM data, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
 @dataclasses.dataclass(frozen=True)
 class ClientCert:
-    """A client certificate (and its private key) to present for mutual TLS.
+    """A client certificate and its private key, to present for mutual TLS.
+
+    The certificate and key are read, decrypted and cross-checked when the
+    ClientCert is built, so every problem surfaces here as a typed error, never
+    as a terminal prompt or a failed handshake.
 
     Args:
-        cert: Path to a PEM file holding the certificate, optionally followed by
-            its intermediates (and, if ``key`` is None, the private key too).
-        key: Path to the PEM private key, or None when it sits in ``cert``.
+        cert: Path to, or bytes of, PEM data holding the certificate, optionally
+            followed by its intermediates (and the private key when ``key`` is None).
+        key: Path to, or bytes of, the PEM private key (PKCS#8 or traditional
+            OpenSSL, plain or encrypted); None when it sits in ``cert``.
         password: Password of an encrypted key: str, bytes, or a callable
             returning either. Never shown in repr, str, errors or logs.
+
+    Raises:
+        CertificateFileError: a file is missing or holds no certificate or key.
+        KeyPasswordError: the key is encrypted and the password is missing or wrong.
+        KeyMismatchError: the key does not belong to the certificate.
+        TLSConfigError: the certificate has already expired.
     """
 
-    cert: str
-    key: str | None = None
+    # Paths are normalized to str, so after construction these are str or bytes.
+    cert: str | os.PathLike[str] | bytes
+    key: str | os.PathLike[str] | bytes | None = None
     password: Password | None = dataclasses.field(default=None, repr=False)
+    # Facts about the certificate (never the key), for expiry warnings and messages.
+    subject: str = dataclasses.field(init=False, compare=False, repr=False, default="")
+    not_after: datetime.datetime = dataclasses.field(
+        init=False, compare=False, repr=False, default=datetime.datetime.max
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cert", _check_path("client_cert", self.cert, allow_dir=False))
+        object.__setattr__(self, "cert", _cert_source("client_cert", self.cert))
         if self.key is not None:
-            key = _check_path("client_cert key", self.key, allow_dir=False)
-            object.__setattr__(self, "key", key)
+            object.__setattr__(self, "key", _cert_source("client_cert key", self.key))
         password = self.password
         if not (password is None or isinstance(password, (str, bytes)) or callable(password)):
             msg = (
@@ -182,17 +211,62 @@ class ClientCert:
                 f"got {type(password).__name__}"
             )
             raise TypeError(msg)
+        from ._identity import read_identity  # lazily: it needs cryptography
+
+        leaf = read_identity(*self._sources(), password).leaf
+        object.__setattr__(self, "subject", leaf.subject.rfc4514_string())
+        object.__setattr__(self, "not_after", leaf.not_valid_after_utc)
+
+    def _sources(self) -> tuple[str | bytes, str | bytes | None]:
+        return self.cert, self.key  # type: ignore[return-value]  # normalized in __post_init__
+
+    @classmethod
+    def from_pkcs12(
+        cls, data_or_path: str | os.PathLike[str] | bytes, password: Password | None = None
+    ) -> ClientCert:
+        """Load a PKCS#12 (.p12/.pfx) bundle: its certificate, chain and key.
+
+        The bundle is decrypted in memory; the key never reaches the disk in clear
+        (see `securesession._identity`).
+
+        Args:
+            data_or_path: Path to the bundle, or its bytes.
+            password: The bundle's password (str, bytes or a callable); None tries
+                no password and the empty password, as OpenSSL does.
+
+        Raises:
+            CertificateFileError: the file is missing or not PKCS#12.
+            KeyPasswordError: the password is missing or wrong.
+        """
+        from ._identity import pkcs12_to_pem
+
+        if isinstance(data_or_path, (bytes, bytearray, memoryview)):
+            data, source = bytes(data_or_path), f"<{len(data_or_path)} bytes of PKCS#12>"
+        else:
+            path = _check_path("client_cert", data_or_path, allow_dir=False)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                msg = f"client_cert: cannot read {path}: {exc.strerror or exc}"
+                raise CertificateFileError(msg) from exc
+            source = path
+        chain, key = pkcs12_to_pem(data, password, source)
+        return cls(chain, key)
 
     def __repr__(self) -> str:
+        def show(value: object) -> str:
+            return f"<{len(value)} bytes>" if isinstance(value, bytes) else repr(value)
+
         hidden = ", password=***" if self.password is not None else ""
-        return f"ClientCert(cert={self.cert!r}, key={self.key!r}{hidden})"
+        return f"ClientCert(cert={show(self.cert)}, key={show(self.key)}{hidden})"
 
 
 def _normalize_client_cert(value: object) -> ClientCert | None:
     if value is None or isinstance(value, ClientCert):
         return value
-    if isinstance(value, (str, os.PathLike)):
-        return ClientCert(os.fspath(value))
+    if isinstance(value, (str, os.PathLike, bytes)):
+        return ClientCert(value if isinstance(value, bytes) else os.fspath(value))
     if isinstance(value, tuple) and len(value) in (2, 3):
         return ClientCert(*value)
     msg = (
@@ -242,6 +316,8 @@ class TLSConfig:
         verify: False disables certificate verification entirely (urllib3 warns
             on every request; nothing else ever turns it off).
         check_hostname: False skips the hostname check; the chain is still verified.
+        warn_expiry_days: Warn (`CertificateExpiresSoonWarning` and a log record)
+            when the client certificate expires within this many days; None = off.
     """
 
     ca_bundle: CABundleSource | Sequence[CABundleSource] | None = None
@@ -251,6 +327,7 @@ class TLSConfig:
     ciphers: str | None = None
     verify: bool = True
     check_hostname: bool = True
+    warn_expiry_days: int | None = 14
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalization has to bypass __setattr__
@@ -269,6 +346,13 @@ class TLSConfig:
         set_(self, "minimum_version", minimum)
         set_(self, "maximum_version", maximum)
         set_(self, "ciphers", _check_ciphers(self.ciphers))
+        days = self.warn_expiry_days
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+            msg = f"warn_expiry_days must be an int or None, got {type(days).__name__}"
+            raise TypeError(msg)
+        if days is not None and days < 0:
+            msg = f"warn_expiry_days must be >= 0 or None, got {days}"
+            raise TLSConfigError(msg)
         for name in ("verify", "check_hostname"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be a bool, got {type(getattr(self, name)).__name__}"

@@ -15,6 +15,7 @@ change to trust, identity, versions and verification once built.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 import os
 import re
@@ -22,11 +23,12 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Iterable
 from typing import Any
 
 from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
-from .errors import CertificateFileError, TLSConfigError
+from .errors import CertificateExpiresSoonWarning, CertificateFileError, TLSConfigError
 
 __all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
 
@@ -241,38 +243,40 @@ def _load_trust(ctx: ssl.SSLContext, tls: TLSConfig, stamps: list[_FileStamp]) -
             _load_file(ctx, source, stamps)
 
 
-def _password_callback(cert: ClientCert) -> Callable[[], str | bytes]:
-    # Always hand OpenSSL a callback: without one it would prompt on the terminal
-    # for an encrypted key, and a library must never do that.
-    password = cert.password
-
-    def callback() -> str | bytes:
-        if password is None:
-            msg = f"client_cert: the private key of {cert.cert} is encrypted; pass a password"
-            raise TLSConfigError(msg)
-        value = password() if callable(password) else password
-        if not isinstance(value, (str, bytes)):
-            msg = "client_cert: the password callable returned neither str nor bytes"
-            raise TypeError(msg)
-        return value
-
-    return callback
+_warned_expiry: set[tuple[str, datetime.datetime]] = set()
 
 
-def _load_identity(ctx: ssl.SSLContext, cert: ClientCert, stamps: list[_FileStamp]) -> None:
+def _warn_if_expiring(cert: ClientCert, days: int | None) -> None:
+    """Warn once per certificate and process when it expires within ``days``."""
+    if days is None:
+        return
+    left = cert.not_after - datetime.datetime.now(datetime.timezone.utc)
+    key = (cert.subject, cert.not_after)
+    if left > datetime.timedelta(days=days) or key in _warned_expiry:
+        return
+    _warned_expiry.add(key)
+    msg = (
+        f"client certificate {cert.subject} expires in {max(left.days, 0)} day(s), on "
+        f"{cert.not_after:%Y-%m-%d %H:%M} UTC; renew it"
+    )
+    log.warning(msg)
+    warnings.warn(msg, CertificateExpiresSoonWarning, stacklevel=2)
+
+
+def _load_identity(
+    ctx: ssl.SSLContext, tls: TLSConfig, cert: ClientCert, stamps: list[_FileStamp]
+) -> None:
+    from ._identity import load_into_context, read_identity
+
     for path in (cert.cert, cert.key):
-        if path is not None:
+        if isinstance(path, str):
             stamp = _stamp(path)
             if stamp is not None:
                 stamps.append(stamp)
-    try:
-        ctx.load_cert_chain(cert.cert, cert.key, password=_password_callback(cert))
-    except ssl.SSLError as exc:
-        msg = (
-            f"client_cert: OpenSSL could not load the certificate {cert.cert}"
-            f"{' with key ' + cert.key if cert.key else ''}: {exc.reason or exc}"
-        )
-        raise TLSConfigError(msg) from exc
+    # Read again rather than trust what ClientCert saw: files rotate.
+    identity = read_identity(*cert._sources(), cert.password)
+    load_into_context(ctx, identity)
+    _warn_if_expiring(cert, tls.warn_expiry_days)
 
 
 def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
@@ -304,7 +308,7 @@ def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
         ctx.verify_mode = ssl.CERT_NONE
         log.warning("building a TLS context with certificate verification DISABLED")
     if tls.client_cert is not None:
-        _load_identity(ctx, tls.client_cert, stamps)  # type: ignore[arg-type]  # normalized
+        _load_identity(ctx, tls, tls.client_cert, stamps)  # type: ignore[arg-type]  # normalized
     ctx._seal()
     log.debug(
         "built TLS context: trust=%s versions=%s..%s verify=%s check_hostname=%s files=%d",

@@ -1,0 +1,277 @@
+"""Loading client identities: PEM files, combined files, encrypted keys, bytes, PKCS#12.
+
+Two rules shape this module:
+
+* **OpenSSL never prompts.** Everything is parsed and decrypted here, with
+  `cryptography`, so a missing or wrong password is a `KeyPasswordError` raised
+  where the configuration is built, and OpenSSL is only ever handed a key
+  encrypted with a one-time password that it gets from a callback.
+* **No decrypted key on disk.** `ssl.SSLContext.load_cert_chain` reads only from
+  a path. The chain and the key, re-encrypted with a fresh random password
+  (AES-256, PBKDF2 via `BestAvailableEncryption`), are written to an anonymous
+  in-memory file (``memfd_create`` on Linux: RAM only, no name on any
+  filesystem) and loaded from ``/proc/self/fd/N``. Where memfd does not exist,
+  the same encrypted bytes go to a ``0600`` file from `tempfile.mkstemp` that is
+  deleted as soon as OpenSSL has read it; it never holds a plaintext key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import secrets
+import ssl
+import tempfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import CertificateFileError, KeyMismatchError, KeyPasswordError, TLSConfigError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+__all__ = ["Identity", "load_into_context", "pkcs12_to_pem", "read_identity"]
+
+_PRIVATE_KEY_MARKERS = (
+    b"-----BEGIN PRIVATE KEY-----",
+    b"-----BEGIN ENCRYPTED PRIVATE KEY-----",
+    b"-----BEGIN RSA PRIVATE KEY-----",
+    b"-----BEGIN EC PRIVATE KEY-----",
+)
+_ENCRYPTED_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
+
+# Tests flip this to exercise the non-Linux path on Linux.
+_USE_MEMFD = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """A parsed client identity: the chain (leaf first) and its decrypted key."""
+
+    chain: tuple[x509.Certificate, ...]
+    key: PrivateKeyTypes = dataclasses.field(repr=False)
+    source: str  # what to call it in messages: a path or "in-memory data"
+    files: tuple[str, ...]  # the files it was read from, for rotation
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        """The client certificate itself."""
+        return self.chain[0]
+
+
+def describe(value: str | bytes) -> str:
+    """Name a cert/key source in a message without ever showing its content."""
+    return value if isinstance(value, str) else f"<{len(value)} bytes in memory>"
+
+
+def resolve_password(password: Any) -> bytes | None:
+    """Turn a str, bytes or callable password into bytes (never logged, never shown)."""
+    if password is None:
+        return None
+    if callable(password):
+        password = password()
+    if isinstance(password, str):
+        return password.encode("utf-8")
+    if isinstance(password, (bytes, bytearray)):
+        return bytes(password)
+    msg = "client_cert: the password (or what its callable returned) is neither str nor bytes"
+    raise TypeError(msg)
+
+
+def _read(field: str, value: str | bytes) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    try:
+        with open(value, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        msg = f"{field}: cannot read {value}: {exc.strerror or exc}"
+        raise CertificateFileError(msg) from exc
+
+
+def _parse_chain(data: bytes, source: str) -> tuple[x509.Certificate, ...]:
+    from cryptography import x509  # lazily: only client-certificate configs pay for it
+
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        if data[:1] == b"\x30":
+            try:
+                return (x509.load_der_x509_certificate(data),)
+            except ValueError:
+                pass
+        msg = f"client_cert: {source} holds no PEM certificate ('-----BEGIN CERTIFICATE-----')"
+        raise CertificateFileError(msg)
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError as exc:
+        msg = f"client_cert: {source} holds a malformed PEM certificate"
+        raise CertificateFileError(msg) from exc
+
+
+def _key_block(data: bytes) -> bytes | None:
+    """Return the first private-key PEM block of ``data`` (with its headers), or None."""
+    starts = [i for i in (data.find(m) for m in _PRIVATE_KEY_MARKERS) if i >= 0]
+    if not starts:
+        return None
+    start = min(starts)
+    end = data.find(b"-----END", start)
+    end = data.find(b"-----", end + 8) + 5 if end >= 0 else len(data)
+    return data[start:end]
+
+
+def _load_key(block: bytes, password: Any, source: str) -> PrivateKeyTypes:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    encrypted = any(m in block for m in _ENCRYPTED_MARKERS)
+    if not encrypted:
+        try:
+            return serialization.load_pem_private_key(block, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            msg = f"client_cert: the private key in {source} is malformed or of an unsupported type"
+            raise CertificateFileError(msg) from exc
+    secret = resolve_password(password)
+    if secret is None:
+        msg = (
+            f"client_cert: the private key in {source} is encrypted and no password was "
+            "given; pass ClientCert(..., password=...) (str, bytes or a callable)"
+        )
+        raise KeyPasswordError(msg)
+    try:
+        return serialization.load_pem_private_key(block, password=secret)
+    except (ValueError, TypeError) as exc:
+        msg = f"client_cert: wrong password for the encrypted private key in {source}"
+        raise KeyPasswordError(msg) from exc
+
+
+def _public_der(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    der: bytes = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return der
+
+
+def read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> Identity:
+    """Read, decrypt and cross-check a client identity; raise a typed error otherwise.
+
+    Raises:
+        CertificateFileError: a file is missing/unreadable, or holds no certificate or key.
+        KeyPasswordError: the key is encrypted and the password is missing or wrong.
+        KeyMismatchError: the key does not belong to the certificate.
+        TLSConfigError: the certificate has expired.
+    """
+    cert_data = _read("client_cert", cert)
+    chain = _parse_chain(cert_data, describe(cert))
+    key_source = describe(key if key is not None else cert)
+    key_data = _read("client_cert key", key) if key is not None else cert_data
+    block = _key_block(key_data)
+    if block is None:
+        where = f"{key_source}" if key is not None else f"{key_source} (no key= was given)"
+        msg = f"client_cert: no PEM private key found in {where}"
+        raise CertificateFileError(msg)
+    private_key = _load_key(block, password, key_source)
+    leaf = chain[0]
+    if _public_der(private_key.public_key()) != _public_der(leaf.public_key()):
+        msg = (
+            f"client_cert: the private key in {key_source} does not belong to the certificate "
+            f"in {describe(cert)} (subject {leaf.subject.rfc4514_string()})"
+        )
+        raise KeyMismatchError(msg)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if leaf.not_valid_after_utc <= now:
+        msg = (
+            f"client_cert: the certificate in {describe(cert)} "
+            f"(subject {leaf.subject.rfc4514_string()}) expired on "
+            f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC; servers will reject it"
+        )
+        raise TLSConfigError(msg)
+    files = tuple(p for p in (cert, key) if isinstance(p, str))
+    return Identity(chain, private_key, describe(cert), files)
+
+
+def pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes]:
+    """Decrypt a PKCS#12 bundle into (chain PEM, unencrypted key PEM) held in memory."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    if data[:1] != b"\x30":
+        msg = f"client_cert: {source} is not a PKCS#12 (.p12/.pfx) file"
+        raise CertificateFileError(msg)
+    secret = resolve_password(password)
+    attempts = [secret] if secret is not None else [None, b""]
+    for attempt in attempts:
+        try:
+            key, cert, extra = pkcs12.load_key_and_certificates(data, attempt)
+            break
+        except ValueError:
+            continue
+    else:
+        if secret is None:
+            msg = (
+                f"client_cert: {source} is password-protected (or not valid PKCS#12); "
+                "pass from_pkcs12(..., password=...)"
+            )
+        else:
+            msg = f"client_cert: wrong password for {source} (or it is not valid PKCS#12)"
+        raise KeyPasswordError(msg)
+    if cert is None or key is None:
+        msg = f"client_cert: {source} holds no {'certificate' if cert is None else 'private key'}"
+        raise CertificateFileError(msg)
+    pem = serialization.Encoding.PEM
+    chain = b"".join(c.public_bytes(pem) for c in (cert, *extra))
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return chain, key_pem
+
+
+def _one_time_pem(identity: Identity, one_time: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    pem = serialization.Encoding.PEM
+    key = identity.key.private_bytes(
+        pem,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(one_time),
+    )
+    return b"".join(c.public_bytes(pem) for c in identity.chain) + key
+
+
+def load_into_context(ctx: ssl.SSLContext, identity: Identity) -> None:
+    """Load ``identity`` into ``ctx`` without a plaintext key touching any filesystem."""
+    one_time = secrets.token_hex(32).encode()
+    data = _one_time_pem(identity, one_time)
+
+    def callback() -> bytes:
+        return one_time
+
+    try:
+        if _USE_MEMFD:
+            _load_via_memfd(ctx, data, callback)
+        else:
+            _load_via_tempfile(ctx, data, callback)
+    except ssl.SSLError as exc:  # pragma: no cover - cryptography accepted what OpenSSL refuses
+        msg = f"client_cert: OpenSSL refused the identity from {identity.source}: {exc.reason}"
+        raise TLSConfigError(msg) from exc
+
+
+def _load_via_memfd(ctx: ssl.SSLContext, data: bytes, callback: Callable[[], bytes]) -> None:
+    fd = os.memfd_create("securesession-client-identity", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, data)
+        ctx.load_cert_chain(f"/proc/self/fd/{fd}", password=callback)
+    finally:
+        os.close(fd)
+
+
+def _load_via_tempfile(ctx: ssl.SSLContext, data: bytes, callback: Callable[[], bytes]) -> None:
+    fd, path = tempfile.mkstemp(prefix="securesession-", suffix=".pem")  # 0600, O_EXCL
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        ctx.load_cert_chain(path, password=callback)
+    finally:
+        os.unlink(path)
