@@ -246,18 +246,18 @@ def _load_trust(ctx: ssl.SSLContext, tls: TLSConfig, stamps: list[_FileStamp]) -
 _warned_expiry: set[tuple[str, datetime.datetime]] = set()
 
 
-def _warn_if_expiring(cert: ClientCert, days: int | None) -> None:
+def _warn_if_expiring(subject: str, not_after: datetime.datetime, days: int | None) -> None:
     """Warn once per certificate and process when it expires within ``days``."""
     if days is None:
         return
-    left = cert.not_after - datetime.datetime.now(datetime.timezone.utc)
-    key = (cert.subject, cert.not_after)
+    left = not_after - datetime.datetime.now(datetime.timezone.utc)
+    key = (subject, not_after)
     if left > datetime.timedelta(days=days) or key in _warned_expiry:
         return
     _warned_expiry.add(key)
     msg = (
-        f"client certificate {cert.subject} expires in {max(left.days, 0)} day(s), on "
-        f"{cert.not_after:%Y-%m-%d %H:%M} UTC; renew it"
+        f"client certificate {subject} expires in {max(left.days, 0)} day(s), on "
+        f"{not_after:%Y-%m-%d %H:%M} UTC; renew it"
     )
     log.warning(msg)
     warnings.warn(msg, CertificateExpiresSoonWarning, stacklevel=2)
@@ -276,7 +276,8 @@ def _load_identity(
     # Read again rather than trust what ClientCert saw: files rotate.
     identity = read_identity(*cert._sources(), cert.password)
     load_into_context(ctx, identity)
-    _warn_if_expiring(cert, tls.warn_expiry_days)
+    leaf = identity.leaf  # the file's current certificate, after any rotation
+    _warn_if_expiring(leaf.subject.rfc4514_string(), leaf.not_valid_after_utc, tls.warn_expiry_days)
 
 
 def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
