@@ -33,7 +33,7 @@ from securesession import (
     SecureSession,
     TLSConfig,
     TLSConfigError,
-    _identity,
+    _memfile,
 )
 
 from ._server import KeepAliveHTTPSServer
@@ -406,7 +406,7 @@ def _memory_identities(ca: trustme.CA) -> list[Callable[[], ClientCert]]:
 def test_memfd_path_writes_no_file(
     ca: trustme.CA, watched_tmp: Path, mtls: KeepAliveHTTPSServer, ca_path: str
 ) -> None:
-    if not _identity._USE_MEMFD:
+    if not _memfile.USE_MEMFD:
         pytest.skip("no memfd_create on this platform")
     for make in _memory_identities(ca):
         cert = make()
@@ -427,7 +427,7 @@ def test_tempfile_fallback_never_holds_a_plaintext_key(
     ca_path: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_identity, "_USE_MEMFD", False)
+    monkeypatch.setattr(_memfile, "USE_MEMFD", False)
     seen: list[tuple[bytes, int]] = []
     real_unlink = os.unlink
 

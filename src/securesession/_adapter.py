@@ -21,14 +21,17 @@ import threading
 from typing import Any
 
 from requests.adapters import HTTPAdapter
-from requests.exceptions import InvalidProxyURL, InvalidURL
-from requests.models import PreparedRequest, Request
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import InvalidProxyURL, InvalidURL, ProxyError
+from requests.models import PreparedRequest, Request, Response
 from requests.utils import prepend_scheme_if_needed, select_proxy
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util import parse_url
 
 from ._config import TLSConfig
-from .errors import CertificateFileError
+from ._diagnose import diagnose
+from ._pool import POOL_CLASSES, connections_opened, tls_of
+from .errors import CertificateFileError, TLSError
 
 __all__ = ["TLSAdapter"]
 
@@ -172,6 +175,9 @@ class TLSAdapter(HTTPAdapter):
         if tls.verify and not tls.check_hostname:
             # urllib3 would otherwise match the hostname itself.
             pool_kwargs["assert_hostname"] = False
+        if tls.server_hostname is not None:
+            # SNI and the name OpenSSL verifies; the TCP connection still goes to the URL's host.
+            pool_kwargs["server_hostname"] = tls.server_hostname
         return host_params, pool_kwargs
 
     def get_connection_with_tls_context(
@@ -195,6 +201,8 @@ class TLSAdapter(HTTPAdapter):
             msg = "Please check proxy URL. It is malformed and could be missing the host."
             raise InvalidProxyURL(msg)
         manager = self.proxy_manager_for(proxy)
+        if type(manager).__name__ == "ProxyManager":  # not SOCKS: it has pool classes of its own
+            manager.pool_classes_by_scheme = POOL_CLASSES
         pool: HTTPConnectionPool = manager.connection_from_host(
             **host_params, pool_kwargs=pool_kwargs
         )
@@ -204,6 +212,49 @@ class TLSAdapter(HTTPAdapter):
         """Deprecated requests hook, kept so old callers still get this adapter's posture."""
         request = Request("GET", url).prepare()
         return self.get_connection_with_tls_context(request, True, proxies=proxies)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Create the pool manager, with connections that capture `TLSInfo`."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> Response:
+        """Send as requests does; a TLS failure raises a typed, self-explaining `TLSError`."""
+        opened = connections_opened()
+        try:
+            return super().send(request, stream, timeout, verify, cert, proxies)
+        except RequestsConnectionError as exc:
+            if (
+                isinstance(exc, (TLSError, ProxyError))  # a proxy's failure is not the origin's
+                or not str(request.url).lower().startswith("https:")
+            ):
+                raise
+            error = diagnose(
+                exc,
+                str(request.url),
+                self.effective_tls(verify, cert),
+                proxied=bool(select_proxy(str(request.url), proxies)),
+                timeout=timeout[0] if isinstance(timeout, tuple) else timeout,
+                new_connection=connections_opened() > opened,
+            )
+            if error is None:
+                raise
+            error.request = request
+            raise error from exc
+
+    def build_response(self, req: PreparedRequest, resp: Any) -> Response:
+        """Build the response as requests does, plus ``response.tls`` (`TLSInfo` or None)."""
+        response = super().build_response(req, resp)
+        response.tls = tls_of(resp)  # type: ignore[attr-defined]  # securesession's addition
+        return response
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         """Do nothing: the posture is in the pool's context already.

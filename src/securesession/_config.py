@@ -8,6 +8,8 @@ the context is built, which `TLSAdapter` and `SecureSession` do at construction.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import datetime
 import enum
@@ -276,6 +278,80 @@ def _normalize_client_cert(value: object) -> ClientCert | None:
     raise TypeError(msg)
 
 
+def _normalize_pins(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (tuple, list)):
+        msg = f"pins must be a str or a sequence of str, got {type(value).__name__}"
+        raise TypeError(msg)
+    pins = []
+    for pin in value:
+        if not isinstance(pin, str):
+            msg = f"pins: each pin must be a str, got {type(pin).__name__}"
+            raise TypeError(msg)
+        algo, sep, encoded = pin.strip().partition("//")
+        try:
+            digest = base64.b64decode(encoded, validate=True) if sep else b""
+        except binascii.Error:
+            digest = b""
+        if algo != "sha256" or len(digest) != 32:
+            msg = (
+                f"pins: {pin!r} is not a SPKI pin; expected 'sha256//' followed by the base64 "
+                "SHA-256 of the public key (as curl's --pinnedpubkey takes)"
+            )
+            raise TLSConfigError(msg)
+        pins.append(f"sha256//{encoded}")
+    return tuple(dict.fromkeys(pins))
+
+
+_CRL_PEM_MARKER = b"-----BEGIN X509 CRL-----"
+
+
+def _normalize_crl(value: object) -> tuple[str | bytes, ...] | None:
+    if value is None:
+        return None
+    items = (
+        (value,)
+        if isinstance(value, (str, bytes, bytearray, os.PathLike))
+        else value
+        if isinstance(value, Sequence)
+        else None
+    )
+    if items is None:
+        msg = f"crl must be a path, bytes or a sequence of these, got {type(value).__name__}"
+        raise TypeError(msg)
+    out: list[str | bytes] = []
+    for item in items:
+        if isinstance(item, (bytes, bytearray)):
+            data = bytes(item)
+            if _CRL_PEM_MARKER not in data and data[:1] != b"\x30":
+                msg = f"crl: {_describe_bytes(data)} hold neither a PEM nor a DER CRL"
+                raise CertificateFileError(msg)
+            out.append(data)
+        elif isinstance(item, (str, os.PathLike)):
+            out.append(_check_path("crl", item, allow_dir=False))
+        else:
+            msg = f"crl: unsupported item of type {type(item).__name__}"
+            raise TypeError(msg)
+    if not out:
+        msg = "crl: an empty sequence; pass None for no revocation checking"
+        raise TLSConfigError(msg)
+    return tuple(dict.fromkeys(out))
+
+
+def _check_server_hostname(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        msg = f"server_hostname must be a str, got {type(value).__name__}"
+        raise TypeError(msg)
+    name = value.strip().rstrip(".").lower()
+    if not name or any(c.isspace() or c in "/@" for c in name):
+        msg = f"server_hostname: {value!r} is not a host name"
+        raise TLSConfigError(msg)
+    return name
+
+
 def _check_ciphers(ciphers: object) -> str | None:
     if ciphers is None:
         return None
@@ -316,6 +392,15 @@ class TLSConfig:
         verify: False disables certificate verification entirely (urllib3 warns
             on every request; nothing else ever turns it off).
         check_hostname: False skips the hostname check; the chain is still verified.
+        server_hostname: Name to send in SNI and to verify the certificate against,
+            while connecting to the URL's host (connect by IP, verify as a name).
+        pins: SPKI pins, ``"sha256//<base64>"`` as curl takes them; checked on every
+            new connection after the handshake and before any request byte, in
+            addition to normal verification.
+        crl: CRL file(s) or bytes (PEM or DER). The leaf certificate is checked for
+            revocation; a leaf whose issuer has no CRL here fails to verify.
+        keylog_file: Write TLS secrets to this NSS key log (for Wireshark).
+            None reads ``$SSLKEYLOGFILE`` when the config is built.
         warn_expiry_days: Warn (`CertificateExpiresSoonWarning` and a log record)
             when the client certificate expires within this many days; None = off.
     """
@@ -327,6 +412,10 @@ class TLSConfig:
     ciphers: str | None = None
     verify: bool = True
     check_hostname: bool = True
+    server_hostname: str | None = None
+    pins: tuple[str, ...] | list[str] | str = ()
+    crl: str | os.PathLike[str] | bytes | Sequence[str | os.PathLike[str] | bytes] | None = None
+    keylog_file: str | os.PathLike[str] | None = None
     warn_expiry_days: int | None = 14
 
     def __post_init__(self) -> None:
@@ -346,6 +435,13 @@ class TLSConfig:
         set_(self, "minimum_version", minimum)
         set_(self, "maximum_version", maximum)
         set_(self, "ciphers", _check_ciphers(self.ciphers))
+        set_(self, "server_hostname", _check_server_hostname(self.server_hostname))
+        set_(self, "pins", _normalize_pins(self.pins))
+        set_(self, "crl", _normalize_crl(self.crl))
+        keylog = (
+            self.keylog_file if self.keylog_file is not None else os.environ.get("SSLKEYLOGFILE")
+        )
+        set_(self, "keylog_file", os.fspath(keylog) if keylog else None)
         days = self.warn_expiry_days
         if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
             msg = f"warn_expiry_days must be an int or None, got {type(days).__name__}"
@@ -380,6 +476,14 @@ class TLSConfig:
                 shown = repr(value)
             parts.append(f"{f.name}={shown}")
         return f"TLSConfig({', '.join(parts)})"
+
+    @property
+    def _identity(self) -> ClientCert | None:
+        return self.client_cert  # type: ignore[return-value]  # normalized in __post_init__
+
+    @property
+    def _version_range(self) -> tuple[ssl.TLSVersion, ssl.TLSVersion | None]:
+        return self.minimum_version, self.maximum_version  # type: ignore[return-value]  # normalized
 
     @property
     def _trust_sources(self) -> tuple[str | bytes | _TrustStore, ...] | None:

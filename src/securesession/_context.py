@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
+from ._memfile import in_memory_file
+from ._tlsinfo import check_pins
 from .errors import CertificateExpiresSoonWarning, CertificateFileError, TLSConfigError
 
 __all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
@@ -42,6 +44,7 @@ _MAX_CONTEXTS = 128  # distinct configurations kept; the least recently built go
 _PEM_CERT_RE = re.compile(
     rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
 )
+_CRL_RE = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
 
 # (path, st_mtime_ns, st_size, st_ino): what must stay equal for a file not to be re-read.
 _FileStamp = tuple[str, int, int, int]
@@ -56,9 +59,27 @@ class _SealedSSLContext(ssl.SSLContext):
     """
 
     _sealed = False
+    _securesession_tls: TLSConfig | None = None  # the posture this context was built for
 
     def _seal(self) -> None:
         self._sealed = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        """Wrap and handshake as `ssl.SSLContext` does, then check the SPKI pins.
+
+        Pins are checked here, right after the handshake and before the caller can
+        send a byte, so that every user of this context (urllib3, httpx, plain
+        sockets) gets them. A mismatch closes the socket.
+        """
+        sock = super().wrap_socket(*args, **kwargs)
+        tls = self._securesession_tls
+        if tls is not None and tls.pins and sock.getpeercert(binary_form=True) is not None:
+            try:
+                check_pins(sock, tls.pins)  # type: ignore[arg-type]  # normalized to a tuple
+            except BaseException:
+                sock.close()
+                raise
+        return sock
 
     def _refuse(self, what: str) -> None:
         if self._sealed:
@@ -123,14 +144,14 @@ def _pem_blocks(data: bytes) -> str:
     return "\n".join(m.group(0).decode("ascii") for m in _PEM_CERT_RE.finditer(data))
 
 
-def _read_stamped(path: str) -> tuple[bytes, _FileStamp]:
+def _read_stamped(path: str, field: str = "ca_bundle") -> tuple[bytes, _FileStamp]:
     """Read a file and stat the same descriptor, so content and stamp agree."""
     try:
         with open(path, "rb") as f:
             data = f.read()
             st = os.fstat(f.fileno())
     except OSError as exc:
-        msg = f"ca_bundle: cannot read {path}: {exc.strerror or exc}"
+        msg = f"{field}: cannot read {path}: {exc.strerror or exc}"
         raise CertificateFileError(msg) from exc
     return data, (path, st.st_mtime_ns, st.st_size, st.st_ino)
 
@@ -280,6 +301,55 @@ def _load_identity(
     _warn_if_expiring(leaf.subject.rfc4514_string(), leaf.not_valid_after_utc, tls.warn_expiry_days)
 
 
+def _load_crls(
+    ctx: ssl.SSLContext, sources: tuple[str | bytes, ...], stamps: list[_FileStamp]
+) -> None:
+    """Load CRLs and check the leaf against them (VERIFY_CRL_CHECK_LEAF).
+
+    Leaf only, by choice: checking the whole chain (VERIFY_CRL_CHECK_CHAIN) needs
+    a current CRL from every CA up to the root, which private PKIs rarely publish,
+    and a missing one fails every handshake.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    pems: list[bytes] = []
+    for source in sources:
+        if isinstance(source, str):
+            data, stamp = _read_stamped(source, field="crl")
+            stamps.append(stamp)
+            origin = source
+        else:
+            data, origin = source, f"<{len(source)} bytes>"
+        try:
+            if b"-----BEGIN X509 CRL-----" in data:
+                crls = [x509.load_pem_x509_crl(b) for b in _CRL_RE.findall(data)]
+            else:
+                crls = [x509.load_der_x509_crl(data)]
+        except ValueError as exc:
+            msg = f"crl: {origin} holds a malformed CRL"
+            raise CertificateFileError(msg) from exc
+        pems.extend(crl.public_bytes(Encoding.PEM) for crl in crls)
+    # OpenSSL takes CRLs only from a file; CRLs are public, the file is just transport.
+    with in_memory_file(b"".join(pems), "securesession-crl") as path:
+        ctx.load_verify_locations(cafile=path)
+    ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+
+
+_keylog_warned: set[str] = set()
+
+
+def _enable_keylog(ctx: ssl.SSLContext, path: str) -> None:
+    try:
+        ctx.keylog_filename = path
+    except OSError as exc:
+        msg = f"keylog_file: cannot write {path}: {exc.strerror or exc}"
+        raise TLSConfigError(msg) from exc
+    if path not in _keylog_warned:  # once per file and process: it is loud on purpose
+        _keylog_warned.add(path)
+        log.warning("TLS key logging is ON: session secrets are written to %s", path)
+
+
 def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
     """Build a sealed context for ``tls``; return it with the stamps of the files read."""
     # PROTOCOL_TLS_CLIENT starts secure: CERT_REQUIRED, check_hostname on,
@@ -308,8 +378,13 @@ def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         log.warning("building a TLS context with certificate verification DISABLED")
+    if tls.crl is not None and tls.verify:
+        _load_crls(ctx, tls.crl, stamps)  # type: ignore[arg-type]  # normalized to a tuple
     if tls.client_cert is not None:
         _load_identity(ctx, tls, tls.client_cert, stamps)  # type: ignore[arg-type]  # normalized
+    if tls.keylog_file:
+        _enable_keylog(ctx, tls.keylog_file)  # type: ignore[arg-type]  # normalized to str
+    ctx._securesession_tls = tls
     ctx._seal()
     log.debug(
         "built TLS context: trust=%s versions=%s..%s verify=%s check_hostname=%s files=%d",

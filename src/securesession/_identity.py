@@ -8,24 +8,20 @@ Two rules shape this module:
   encrypted with a one-time password that it gets from a callback.
 * **No decrypted key on disk.** `ssl.SSLContext.load_cert_chain` reads only from
   a path. The chain and the key, re-encrypted with a fresh random password
-  (AES-256, PBKDF2 via `BestAvailableEncryption`), are written to an anonymous
-  in-memory file (``memfd_create`` on Linux: RAM only, no name on any
-  filesystem) and loaded from ``/proc/self/fd/N``. Where memfd does not exist,
-  the same encrypted bytes go to a ``0600`` file from `tempfile.mkstemp` that is
-  deleted as soon as OpenSSL has read it; it never holds a plaintext key.
+  (AES-256, PBKDF2 via `BestAvailableEncryption`), go through `in_memory_file`:
+  an anonymous in-memory file on Linux, elsewhere a ``0600`` temporary file
+  deleted as soon as OpenSSL has read it. Neither ever holds a plaintext key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import os
 import secrets
 import ssl
-import tempfile
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._memfile import in_memory_file
 from .errors import CertificateFileError, KeyMismatchError, KeyPasswordError, TLSConfigError
 
 if TYPE_CHECKING:
@@ -41,9 +37,6 @@ _PRIVATE_KEY_MARKERS = (
     b"-----BEGIN EC PRIVATE KEY-----",
 )
 _ENCRYPTED_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
-
-# Tests flip this to exercise the non-Linux path on Linux.
-_USE_MEMFD = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,29 +242,8 @@ def load_into_context(ctx: ssl.SSLContext, identity: Identity) -> None:
         return one_time
 
     try:
-        if _USE_MEMFD:
-            _load_via_memfd(ctx, data, callback)
-        else:
-            _load_via_tempfile(ctx, data, callback)
+        with in_memory_file(data, "securesession-client-identity") as path:
+            ctx.load_cert_chain(path, password=callback)
     except ssl.SSLError as exc:  # pragma: no cover - cryptography accepted what OpenSSL refuses
         msg = f"client_cert: OpenSSL refused the identity from {identity.source}: {exc.reason}"
         raise TLSConfigError(msg) from exc
-
-
-def _load_via_memfd(ctx: ssl.SSLContext, data: bytes, callback: Callable[[], bytes]) -> None:
-    fd = os.memfd_create("securesession-client-identity", os.MFD_CLOEXEC)
-    try:
-        os.write(fd, data)
-        ctx.load_cert_chain(f"/proc/self/fd/{fd}", password=callback)
-    finally:
-        os.close(fd)
-
-
-def _load_via_tempfile(ctx: ssl.SSLContext, data: bytes, callback: Callable[[], bytes]) -> None:
-    fd, path = tempfile.mkstemp(prefix="securesession-", suffix=".pem")  # 0600, O_EXCL
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        ctx.load_cert_chain(path, password=callback)
-    finally:
-        os.unlink(path)

@@ -1,0 +1,415 @@
+"""Turn a failed TLS connection into a typed error that explains itself.
+
+The class comes from what OpenSSL reported: the X509 verify code of a failed
+verification, the reason (alert) of a failed handshake, our own pin check. The
+facts in the message (the names a certificate is valid for, its dates, its
+issuer, what the server sent, which TLS version it speaks) come from a *probe*:
+one extra handshake to the same host and port, made only after a failure,
+that verifies nothing and sends no application data. It records the server's
+certificate chain, whether the server asked for a client certificate, and the
+version it chose. Probing after the fact keeps the success path free of any
+per-record bookkeeping; a proxied request is not probed (the message then says
+less, never something wrong).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import http.client
+import socket
+import ssl
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._config import TLSConfig
+from ._tlsinfo import CertFacts, PinCheckFailed, cert_facts
+from .errors import (
+    CertificateExpiredError,
+    CertificateNotYetValidError,
+    CertificateRevokedError,
+    CertificateVerificationError,
+    ClientCertificateRequiredError,
+    HostnameMismatchError,
+    IncompleteChainError,
+    PinMismatchError,
+    ProtocolVersionError,
+    SelfSignedCertificateError,
+    TLSError,
+    UnknownIssuerError,
+)
+
+__all__ = ["Probe", "diagnose", "probe"]
+
+# OpenSSL X509_V_ERR_* codes (stable across OpenSSL 1.1 and 3).
+_NOT_YET_VALID, _EXPIRED, _SELF_SIGNED, _SELF_SIGNED_IN_CHAIN = 9, 10, 18, 19
+_UNKNOWN_ISSUER = frozenset({2, 20, 21})  # no issuer cert / locally / cannot verify leaf signature
+_REVOKED, _NO_CRL = 23, 3
+_NAME_MISMATCH = frozenset({62, 64})  # hostname mismatch, IP address mismatch
+
+_PROTOCOL_REASONS = frozenset(
+    {
+        "UNSUPPORTED_PROTOCOL",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "NO_PROTOCOLS_AVAILABLE",
+        "WRONG_SSL_VERSION",
+        "UNSUPPORTED_SSL_VERSION",
+        "VERSION_TOO_LOW",
+        "VERSION_TOO_HIGH",
+    }
+)
+# Alerts a client receives when the server refuses its certificate (or its lack of one).
+_CLIENT_CERT_REASONS = frozenset(
+    {
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "SSLV3_ALERT_CERTIFICATE_REVOKED",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "TLSV1_ALERT_ACCESS_DENIED",
+    }
+)
+_EOF_TYPES = (
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+    ConnectionResetError,
+    BrokenPipeError,
+    http.client.RemoteDisconnected,
+)
+_PROBE_TIMEOUT = 5.0
+_VERSION_NAMES = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+
+
+@dataclasses.dataclass
+class Probe:
+    """What one diagnostic handshake saw."""
+
+    chain: tuple[bytes, ...] = ()
+    version: str | None = None  # what the server chose, e.g. "TLS 1.2"
+    cert_requested: bool = False
+    error: str | None = None
+
+    @property
+    def leaf(self) -> CertFacts | None:
+        """Facts about the server's own certificate, if it sent one."""
+        return cert_facts(self.chain[0]) if self.chain else None
+
+
+def _parse_certificate_message(data: bytes, tls13: bool) -> tuple[bytes, ...]:
+    """Extract the DER certificates of a TLS Certificate handshake message."""
+    if len(data) >= 4 and data[0] == 11 and int.from_bytes(data[1:4], "big") == len(data) - 4:
+        data = data[4:]  # handshake header: type and length
+    pos = 0
+    if tls13:
+        pos = 1 + data[0]  # certificate_request_context
+    end = pos + 3 + int.from_bytes(data[pos : pos + 3], "big")
+    pos += 3
+    certs = []
+    while pos + 3 <= end:
+        size = int.from_bytes(data[pos : pos + 3], "big")
+        certs.append(bytes(data[pos + 3 : pos + 3 + size]))
+        pos += 3 + size
+        if tls13:
+            pos += 2 + int.from_bytes(data[pos : pos + 2], "big")  # per-certificate extensions
+    return tuple(certs)
+
+
+def probe(host: str, port: int, server_hostname: str, timeout: float, *, legacy: bool) -> Probe:
+    """Handshake with ``host:port`` once, to see what the server presents and speaks.
+
+    Diagnostic only: it verifies nothing on purpose (it must see a certificate that
+    failed verification), sends no application data and is closed at once; its
+    result only ever feeds an error message.
+    """
+    result = Probe()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # diagnostic probe only; see the docstring
+    if legacy:  # to name the version of a server that speaks only TLS 1.0/1.1
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+
+    def record(
+        conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes
+    ) -> None:
+        if direction != "read" or content_type != 22:  # handshake messages from the server
+            return
+        if msg_type == 2:  # ServerHello
+            result.version = _VERSION_NAMES.get(int(version), str(version))
+        elif msg_type == 11:  # Certificate
+            result.chain = _parse_certificate_message(data, int(version) == 0x0304)
+        elif msg_type == 13:  # CertificateRequest
+            result.cert_requested = True
+
+    if hasattr(ctx, "_msg_callback"):  # CPython's hook for TLS messages; absent elsewhere
+        ctx._msg_callback = record
+    try:
+        with (
+            socket.create_connection((host.strip("[]"), port), timeout=timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_hostname) as sock,
+        ):
+            if not result.chain:
+                der = sock.getpeercert(binary_form=True)
+                result.chain = (der,) if der else ()
+            negotiated = sock.version()  # what the handshake settled on, "TLSv1.2"
+            if negotiated:
+                result.version = negotiated.replace("TLSv", "TLS ")
+    except (OSError, ValueError) as exc:
+        result.error = getattr(exc, "reason", None) or type(exc).__name__
+    return result
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """Find the ssl or socket error at the bottom of requests' and urllib3's wrapping."""
+    queue: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (ssl.SSLError, *_EOF_TYPES)):
+            return current
+        nested = [
+            getattr(current, "reason", None),
+            *current.args,
+            current.__cause__,
+            current.__context__,
+        ]
+        queue.extend(e for e in nested if isinstance(e, BaseException))
+    return None
+
+
+def _day(value: datetime.datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def _facts_sentence(leaf: CertFacts | None, *, names: bool = True) -> str:
+    if leaf is None:
+        return ""
+    valid_for = f"for {', '.join(leaf.names) or 'no names'}, " if names else ""
+    return (
+        f" The certificate is {valid_for}issued by {leaf.issuer}, "
+        f"valid {_day(leaf.not_before)} to {_day(leaf.not_after)}."
+    )
+
+
+def _fact_kwargs(leaf: CertFacts | None) -> dict[str, Any]:
+    if leaf is None:
+        return {}
+    return {
+        "peer_subject": leaf.subject,
+        "peer_names": leaf.names,
+        "peer_issuer": leaf.issuer,
+        "not_before": leaf.not_before,
+        "not_after": leaf.not_after,
+    }
+
+
+def _trust_summary(tls: TLSConfig) -> str:
+    sources = tls._trust_sources
+    if sources is None:
+        return "certifi's roots (the default)"
+    return ", ".join(
+        f"<{len(s)} bytes>" if isinstance(s, bytes) else s if isinstance(s, str) else repr(s)
+        for s in sources
+    )
+
+
+def _versions(tls: TLSConfig) -> str:
+    minimum, maximum = tls._version_range
+    low = _VERSION_NAMES[int(minimum)]
+    high = _VERSION_NAMES[int(maximum)] if maximum is not None else "TLS 1.3"
+    return low if low == high else f"{low} to {high}"
+
+
+def diagnose(
+    exc: BaseException,
+    url: str,
+    tls: TLSConfig,
+    *,
+    proxied: bool,
+    timeout: float | None,
+    new_connection: bool,
+) -> TLSError | None:
+    """Return the typed, explained error for ``exc``, or None if it is not a TLS failure."""
+    root = _root_cause(exc)
+    if root is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or 443
+    where = f"{host}:{port}"
+    sni = tls.server_hostname or host
+    limit = min(timeout or _PROBE_TIMEOUT, _PROBE_TIMEOUT)
+
+    def look(*, legacy: bool = False) -> Probe:
+        return Probe() if proxied else probe(host, port, sni, limit, legacy=legacy)
+
+    if isinstance(root, PinCheckFailed):
+        leaf = cert_facts(root.der) if root.der else None
+        msg = (
+            f"TLS connection to {where} refused: the server's public key matches none of the "
+            f"configured pins. Expected one of {', '.join(root.expected)}; the server presented "
+            f"{root.actual}.{_facts_sentence(leaf)} No request was sent. Fix: if the server's key "
+            "was rotated on purpose, add its new pin to TLSConfig(pins=...); otherwise treat "
+            "this as a possible interception."
+        )
+        return PinMismatchError(
+            msg,
+            host=host,
+            port=port,
+            expected=root.expected,
+            actual=root.actual,
+            **_fact_kwargs(leaf),
+        )
+    if isinstance(root, ssl.SSLCertVerificationError):
+        return _verification_error(root, where, host, port, sni, tls, look())
+    reason = getattr(root, "reason", None) if isinstance(root, ssl.SSLError) else None
+    if reason in _PROTOCOL_REASONS:
+        seen = look(legacy=True)
+        server = (
+            f"the server speaks {seen.version} (its choice when offered every version)"
+            if seen.version and seen.error is None
+            else "the server accepted none of TLS 1.0 to 1.3"
+            if seen.error is not None
+            else "the server's versions are unknown"
+        )
+        msg = (
+            f"TLS handshake with {where} failed: no TLS version both sides accept. This session "
+            f"allows {_versions(tls)}; {server}. Fix: if that is acceptable, change "
+            "TLSConfig(minimum_version=/maximum_version=); otherwise upgrade the server."
+        )
+        return ProtocolVersionError(msg, host=host, port=port, reason=reason)
+    if reason in _CLIENT_CERT_REASONS or (
+        isinstance(root, (*_EOF_TYPES, ssl.SSLError)) and new_connection and tls._identity is None
+    ):
+        return _client_cert_error(root, reason, where, host, port, tls, look)
+    return None
+
+
+def _client_cert_error(
+    root: BaseException,
+    reason: str | None,
+    where: str,
+    host: str,
+    port: int,
+    tls: TLSConfig,
+    look: Any,
+) -> TLSError | None:
+    identity = tls._identity
+    if identity is not None and reason in _CLIENT_CERT_REASONS:
+        msg = (
+            f"TLS connection to {where} failed: the server rejected the client certificate "
+            f"{identity.subject} (alert {reason}). Fix: use a certificate issued by a CA the "
+            "server trusts, still valid, and with the clientAuth usage the server expects."
+        )
+        return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
+    if reason not in _CLIENT_CERT_REASONS:
+        # An EOF right after a new handshake: TLS 1.3 servers reject a missing client
+        # certificate after the client has finished its half of the handshake.
+        seen = look()
+        if not seen.cert_requested:
+            return None
+    msg = (
+        f"TLS connection to {where} failed: the server requires a client certificate and this "
+        "session sent none"
+        + (
+            " (TLS 1.3 reports this as the connection closing after the handshake)"
+            if reason is None
+            else ""
+        )
+        + ". Fix: pass TLSConfig(client_cert=ClientCert(...)), or mount_tls() one for this host."
+    )
+    return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
+
+
+def _verification_error(
+    root: ssl.SSLCertVerificationError,
+    where: str,
+    host: str,
+    port: int,
+    sni: str,
+    tls: TLSConfig,
+    seen: Probe,
+) -> TLSError:
+    code = root.verify_code
+    leaf = seen.leaf
+    facts = _facts_sentence(leaf)
+    kwargs: dict[str, Any] = {
+        "verify_code": code,
+        "reason": root.verify_message,
+        **_fact_kwargs(leaf),
+    }
+    head = f"TLS certificate verification failed for {where}:"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if code in _NAME_MISMATCH:
+        names = ", ".join(leaf.names) if leaf else "other names"
+        msg = (
+            f"{head} the certificate is not valid for '{sni}'; it is valid for {names}."
+            f"{_facts_sentence(leaf, names=False)} "
+            f"Fix: use a URL with one of those names, or, when connecting by address on purpose, "
+            f"set TLSConfig(server_hostname='<one of those names>')."
+        )
+        return HostnameMismatchError(msg, **kwargs, host=host, port=port)
+    if code == _EXPIRED:
+        ago = f" ({(now - leaf.not_after).days} days ago)" if leaf else ""
+        msg = (
+            f"{head} the certificate has expired{ago}.{facts} Fix: renew the server's "
+            f"certificate; if it looks current, check this machine's clock (now {_day(now)})."
+        )
+        return CertificateExpiredError(msg, **kwargs, host=host, port=port)
+    if code == _NOT_YET_VALID:
+        msg = (
+            f"{head} the certificate is not valid yet.{facts} Fix: check this machine's clock "
+            f"(now {_day(now)}) and the server's, or wait until the certificate's start date."
+        )
+        return CertificateNotYetValidError(msg, **kwargs, host=host, port=port)
+    if code == _REVOKED:
+        msg = (
+            f"{head} the certificate has been revoked by its issuer (it is listed in a "
+            f"configured CRL).{facts} Fix: the server needs a new certificate; do not "
+            "work around this."
+        )
+        return CertificateRevokedError(msg, **kwargs, host=host, port=port)
+    if code == _SELF_SIGNED or (code in _UNKNOWN_ISSUER and leaf is not None and leaf.self_issued):
+        msg = (
+            f"{head} the server presented a self-signed certificate, which nothing in this "
+            f"session's trust ({_trust_summary(tls)}) vouches for.{facts} Fix: if you trust "
+            "this server, add its certificate to ca_bundle (e.g. ca_bundle=[DEFAULT_CAS, "
+            "'server.pem']); do not disable verification."
+        )
+        return SelfSignedCertificateError(msg, **kwargs, host=host, port=port)
+    if code in _UNKNOWN_ISSUER and leaf is not None and len(seen.chain) == 1 and leaf.ca_issuers:
+        msg = (
+            f"{head} the server sent only its own certificate, not the intermediate CA "
+            f"({leaf.issuer}) that links it to a trusted root. Browsers fetch a missing "
+            f"intermediate from the certificate's AIA URL ({leaf.ca_issuers[0]}); Python does "
+            f"not.{facts} Fix: configure the server to send its full chain (certificate "
+            "followed by intermediates); as a client-side workaround, add the intermediate "
+            "to ca_bundle."
+        )
+        return IncompleteChainError(msg, **kwargs, host=host, port=port)
+    if code in _UNKNOWN_ISSUER or code == _SELF_SIGNED_IN_CHAIN:
+        root_name = cert_facts(seen.chain[-1]).subject if len(seen.chain) > 1 else None
+        issuer = root_name or (leaf.issuer if leaf else "its issuer")
+        maybe = (
+            f" If {leaf.issuer} is an intermediate CA, the server may also be failing to send it."
+            if leaf is not None and len(seen.chain) == 1
+            else ""
+        )
+        msg = (
+            f"{head} the certificate was issued by a CA that is not trusted: {issuer} is not "
+            f"among this session's trust ({_trust_summary(tls)}).{facts}{maybe} Fix: add that "
+            "CA's certificate to ca_bundle (ca_bundle=[DEFAULT_CAS, 'ca.pem'] keeps certifi's)."
+        )
+        return UnknownIssuerError(msg, **kwargs, host=host, port=port)
+    hint = (
+        " No CRL in TLSConfig(crl=...) covers this certificate's issuer; add it or drop crl."
+        if code == _NO_CRL
+        else ""
+    )
+    msg = f"{head} {root.verify_message} (OpenSSL verify code {code}).{facts}{hint}"
+    return CertificateVerificationError(msg, **kwargs, host=host, port=port)

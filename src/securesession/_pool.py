@@ -1,0 +1,106 @@
+"""urllib3 connection and pool classes that capture TLSInfo at connection time.
+
+A connection records what it negotiated right after its handshake, on itself,
+because http.client drops the socket of a ``Connection: close`` response before
+requests builds its Response. The same hook checks pins for TLS-in-TLS (HTTPS
+proxy) connections, whose handshake does not go through our context's
+``wrap_socket``, warns about soon-expiring server certificates, and logs the
+posture of every new connection at DEBUG.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import ssl
+import threading
+from typing import Any
+
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from ._tlsinfo import TLSInfo, check_pins, tls_info
+
+__all__ = ["POOL_CLASSES", "connections_opened", "tls_of"]
+
+log = logging.getLogger("securesession")
+
+_local = threading.local()  # per thread: how many connections it has opened
+_expiry_warned: set[tuple[str, datetime.datetime]] = set()
+
+
+def connections_opened() -> int:
+    """How many TLS connections this thread has opened so far (a request compares two reads)."""
+    count: int = getattr(_local, "opened", 0)
+    return count
+
+
+def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
+    sock: Any = conn.sock
+    tls = getattr(conn.ssl_context, "_securesession_tls", None)
+    if tls is not None and tls.pins and not isinstance(sock, ssl.SSLSocket):
+        check_pins(sock, tls.pins)  # TLS in TLS: our wrap_socket did not see this handshake
+    info = tls_info(sock)
+    _local.opened = connections_opened() + 1
+    if info is None:
+        return None
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "new TLS connection to %s:%s: %s %s, server %s, resumed=%s, posture %r",
+            conn.host,
+            conn.port,
+            info.version,
+            info.cipher,
+            info.subject,
+            info.session_reused,
+            tls,
+        )
+    days = tls.warn_expiry_days if tls is not None else None
+    if days is not None:
+        left = info.not_after - datetime.datetime.now(datetime.timezone.utc)
+        key = (info.subject, info.not_after)
+        if left <= datetime.timedelta(days=days) and key not in _expiry_warned:
+            _expiry_warned.add(key)  # once per certificate and process
+            log.warning(
+                "the certificate of %s:%s (%s) expires in %d day(s), on %s",
+                conn.host,
+                conn.port,
+                info.subject,
+                max(left.days, 0),
+                f"{info.not_after:%Y-%m-%d %H:%M} UTC",
+            )
+    return info
+
+
+class _HTTPSConnection(HTTPSConnection):
+    securesession_tls: TLSInfo | None = None
+
+    def connect(self) -> None:
+        self.securesession_tls = None
+        super().connect()
+        try:
+            self.securesession_tls = _after_handshake(self)
+        except BaseException:
+            self.close()
+            raise
+
+
+class _HTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {
+    "http": HTTPConnectionPool,
+    "https": _HTTPSConnectionPool,
+}
+
+
+def tls_of(urllib3_response: Any) -> TLSInfo | None:
+    """The TLSInfo of the connection a urllib3 response came on, or None (http)."""
+    conn = getattr(urllib3_response, "connection", None)
+    info: TLSInfo | None = getattr(conn, "securesession_tls", None)
+    if info is None and conn is not None:  # a connection class we do not own (SOCKS)
+        sock = getattr(conn, "sock", None)
+        if sock is not None and hasattr(sock, "cipher"):
+            info = tls_info(sock)
+    return info

@@ -1,0 +1,163 @@
+"""TLSInfo (what a connection negotiated and whom it talked to) and SPKI pins."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import functools
+import hashlib
+import ipaddress
+import ssl
+from typing import Any
+
+__all__ = ["CertFacts", "TLSInfo", "cert_facts", "pin_of", "tls_info"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CertFacts:
+    """What a certificate says, for messages and `TLSInfo` (parsed once per certificate)."""
+
+    subject: str
+    issuer: str
+    san: tuple[str, ...]
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    spki_sha256: str  # base64, as in curl's pins
+    self_issued: bool
+    ca_issuers: tuple[str, ...]  # AIA caIssuers URLs: where browsers fetch missing intermediates
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names the certificate is valid for: its SANs, else its subject CN."""
+        if self.san:
+            return self.san
+        cn = [part[3:] for part in self.subject.split(",") if part.startswith("CN=")]
+        return tuple(cn)
+
+
+@functools.lru_cache(maxsize=256)
+def cert_facts(der: bytes) -> CertFacts:
+    """Parse a DER certificate (cached: a server presents the same one again and again)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import AuthorityInformationAccessOID
+
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = tuple(
+            [*ext.get_values_for_type(x509.DNSName)]
+            + [str(ip) for ip in ext.get_values_for_type(x509.IPAddress)]
+        )
+    except x509.ExtensionNotFound:
+        san = ()
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        ca_issuers = tuple(
+            d.access_location.value
+            for d in aia
+            if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        )
+    except x509.ExtensionNotFound:
+        ca_issuers = ()
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return CertFacts(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        san=san,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        spki_sha256=base64.b64encode(hashlib.sha256(spki).digest()).decode(),
+        self_issued=cert.issuer == cert.subject,
+        ca_issuers=ca_issuers,
+    )
+
+
+def pin_of(der: bytes) -> str:
+    """The curl-style SPKI pin of a DER certificate: ``sha256//<base64>``."""
+    return f"sha256//{cert_facts(der).spki_sha256}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TLSInfo:
+    """What a response's connection negotiated, captured when it was made.
+
+    Attributes:
+        version: The TLS version, e.g. ``"TLSv1.3"``.
+        cipher: The cipher suite, e.g. ``"TLS_AES_256_GCM_SHA384"``.
+        peer_certificate_der: The server's certificate, DER.
+        subject: The server certificate's subject (RFC 4514).
+        issuer: Its issuer (RFC 4514).
+        san: Its subjectAltName DNS names and IP addresses.
+        not_before: Start of its validity (UTC).
+        not_after: End of its validity (UTC).
+        spki_sha256: Base64 SHA-256 of its public key, the value `TLSConfig.pins` takes.
+        session_reused: Whether the TLS session was resumed.
+    """
+
+    version: str
+    cipher: str
+    peer_certificate_der: bytes = dataclasses.field(repr=False)
+    subject: str
+    issuer: str
+    san: tuple[str, ...]
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    spki_sha256: str
+    session_reused: bool
+
+    @property
+    def pin(self) -> str:
+        """The server's pin in `TLSConfig.pins` format: ``sha256//<base64>``."""
+        return f"sha256//{self.spki_sha256}"
+
+
+def tls_info(sock: Any) -> TLSInfo | None:
+    """Capture `TLSInfo` from a connected `ssl.SSLSocket` (or urllib3's SSLTransport)."""
+    der = sock.getpeercert(binary_form=True)
+    cipher = sock.cipher()
+    if not der or not cipher:
+        return None
+    facts = cert_facts(der)
+    return TLSInfo(
+        version=sock.version() or "",
+        cipher=cipher[0],
+        peer_certificate_der=der,
+        subject=facts.subject,
+        issuer=facts.issuer,
+        san=facts.san,
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+        spki_sha256=facts.spki_sha256,
+        session_reused=bool(getattr(sock, "session_reused", False)),
+    )
+
+
+class PinCheckFailed(ssl.SSLError):
+    """Raised inside the handshake path when no pin matches; translated to PinMismatchError."""
+
+    def __init__(self, expected: tuple[str, ...], actual: str, der: bytes) -> None:
+        super().__init__(f"SPKI pin mismatch: got {actual}, expected one of {', '.join(expected)}")
+        self.expected = expected
+        self.actual = actual
+        self.der = der
+
+
+def check_pins(sock: Any, pins: tuple[str, ...]) -> None:
+    """Raise `PinCheckFailed` unless the peer's SPKI pin is one of ``pins``."""
+    der = sock.getpeercert(binary_form=True)
+    actual = pin_of(der) if der else "(no certificate)"
+    if actual not in pins:
+        raise PinCheckFailed(pins, actual, der or b"")
+
+
+def is_ip(host: str) -> bool:
+    """Whether ``host`` is an IP address literal (brackets allowed)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
