@@ -56,6 +56,7 @@ class KeepAliveHTTPSServer(http.server.ThreadingHTTPServer):
         self.context = context
         self.connections = 0
         self.requests: list[tuple[str, str]] = []
+        self.close_anonymous = False  # hang up on clients that sent no certificate
         self._lock = threading.Lock()
 
     def finish_request(
@@ -70,6 +71,9 @@ class KeepAliveHTTPSServer(http.server.ThreadingHTTPServer):
             return
         with self._lock:
             self.connections += 1
+        if self.close_anonymous and not tls.getpeercert():
+            tls.close()  # no alert, no close_notify: the client just sees the connection end
+            return
         with tls:
             self.RequestHandlerClass(tls, client_address, self)
 

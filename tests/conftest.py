@@ -89,6 +89,15 @@ def server_context(
     return ctx
 
 
+def pem_context(tmp_path: Path, cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """A server context from PEM bytes (the chain to send, in order, then the key)."""
+    path = tmp_path / f"server-{len(list(tmp_path.iterdir()))}.pem"
+    path.write_bytes(cert_pem + key_pem)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(path)
+    return ctx
+
+
 def peer_subject(request: Request) -> str:
     """The CN of the client certificate the connection presented, or ''."""
     sock = request.environ.get("werkzeug.socket")
@@ -138,8 +147,12 @@ def make_keepalive() -> Iterator[KeepAliveFactory]:
     """Start keep-alive HTTPS servers (they count connections) on 127.0.0.1."""
     with contextlib.ExitStack() as stack:
 
-        def factory(cert: trustme.LeafCert, **ctx_kwargs: Any) -> KeepAliveHTTPSServer:
-            return stack.enter_context(keepalive_server(server_context(cert, **ctx_kwargs)))
+        def factory(
+            cert: trustme.LeafCert | ssl.SSLContext, **ctx_kwargs: Any
+        ) -> KeepAliveHTTPSServer:
+            if not isinstance(cert, ssl.SSLContext):
+                cert = server_context(cert, **ctx_kwargs)
+            return stack.enter_context(keepalive_server(cert))
 
         yield factory
 

@@ -283,15 +283,18 @@ def diagnose(
             "TLSConfig(minimum_version=/maximum_version=); otherwise upgrade the server."
         )
         return ProtocolVersionError(msg, host=host, port=port, reason=reason)
+    handshake_refused = reason == "SSLV3_ALERT_HANDSHAKE_FAILURE"  # TLS 1.2 servers say this
+    closed_after_handshake = new_connection and (
+        isinstance(root, _EOF_TYPES) or reason == "UNEXPECTED_EOF_WHILE_READING"
+    )
     if reason in _CLIENT_CERT_REASONS or (
-        isinstance(root, (*_EOF_TYPES, ssl.SSLError)) and new_connection and tls._identity is None
+        tls._identity is None and (handshake_refused or closed_after_handshake)
     ):
-        return _client_cert_error(root, reason, where, host, port, tls, look)
+        return _client_cert_error(reason, where, host, port, tls, look)
     return None
 
 
 def _client_cert_error(
-    root: BaseException,
     reason: str | None,
     where: str,
     host: str,
