@@ -39,6 +39,8 @@ class _TrustStore(enum.Enum):
     def __repr__(self) -> str:
         return "DEFAULT_CAS" if self is _TrustStore.DEFAULT else "SYSTEM_CAS"
 
+    __str__ = __repr__
+
 
 DEFAULT_CAS = _TrustStore.DEFAULT
 """certifi's CA bundle (Mozilla's roots): what requests trusts by default."""
