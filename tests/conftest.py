@@ -18,6 +18,8 @@ from securesession import _context
 
 from ._server import KeepAliveHTTPSServer, keepalive_server
 
+pytest_plugins = ["pytester"]
+
 _ENV_VARIABLES = (
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",

@@ -37,3 +37,25 @@ def test_mtls_password_key_example() -> None:
     out = run_example("mtls_password_key.py")
     assert "server says: 200 hello, billing-service" in out
     assert "password=***" in out
+
+
+def test_fixture_example_module() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(EXAMPLES / "test_with_fixtures.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        cwd=EXAMPLES.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout

@@ -80,6 +80,12 @@ _EOF_TYPES = (
 )
 _PROBE_TIMEOUT = 5.0
 _VERSION_NAMES = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+_SOCKET_VERSION_NAMES = {
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
 
 
 @dataclasses.dataclass
@@ -153,9 +159,9 @@ def probe(host: str, port: int, server_hostname: str, timeout: float, *, legacy:
             if not result.chain:
                 der = sock.getpeercert(binary_form=True)
                 result.chain = (der,) if der else ()
-            negotiated = sock.version()  # what the handshake settled on, "TLSv1.2"
+            negotiated = sock.version()  # what the handshake settled on: "TLSv1", "TLSv1.2"
             if negotiated:
-                result.version = negotiated.replace("TLSv", "TLS ")
+                result.version = _SOCKET_VERSION_NAMES.get(negotiated, negotiated)
     except (OSError, ValueError) as exc:
         result.error = getattr(exc, "reason", None) or type(exc).__name__
     return result
