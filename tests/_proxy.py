@@ -28,6 +28,7 @@ class _Handler(socketserver.BaseRequestHandler):
             return
         # wrap_socket detaches the raw socket socketserver will close: close ours.
         with self.server.tls.wrap_socket(client, server_side=True) as tls_client:
+            self.server.client_certs.append(tls_client.getpeercert() or None)
             self._serve(tls_client)
 
     def _serve(self, client: socket.socket) -> None:
@@ -73,6 +74,7 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.tls = tls
         self.targets: list[str] = []
+        self.client_certs: list[dict[str, object] | None] = []  # what each client presented
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that rejects our certificate is what some tests are about.

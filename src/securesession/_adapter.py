@@ -11,12 +11,14 @@ context of every new connection. TLSAdapter replaces that path:
   posture is never reused under another (CVE-2024-35195).
 * ``cert_verify`` does nothing: the posture is already in the context, and
   requests' version would load certifi's roots on top of a private CA.
-* ``proxy_manager_for`` gives HTTPS proxies the adapter's context.
+* HTTPS proxies are verified with the request's trust (not its client
+  certificate or pins, which are for the origin).
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 from typing import Any
 
@@ -25,6 +27,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import InvalidProxyURL, InvalidURL, ProxyError
 from requests.models import PreparedRequest, Request, Response
 from requests.utils import prepend_scheme_if_needed, select_proxy
+from urllib3 import proxy_from_url
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util import parse_url
 
@@ -60,6 +63,22 @@ class _EnvCABundle(str):
         return (_EnvCABundle, (self.paths, self.variables))
 
 
+def _came_from_environment(verify: object) -> bool:
+    """Whether a plain ``verify`` path is what requests reads from the environment."""
+    return isinstance(verify, str) and verify in {
+        os.environ.get("REQUESTS_CA_BUNDLE"),
+        os.environ.get("CURL_CA_BUNDLE"),
+    }
+
+
+def _connect_timeout(timeout: Any) -> float | None:
+    """The connect part of any timeout requests accepts (number, tuple, urllib3 Timeout)."""
+    if isinstance(timeout, tuple):
+        timeout = timeout[0]
+    timeout = getattr(timeout, "connect_timeout", timeout)
+    return float(timeout) if isinstance(timeout, (int, float)) else None
+
+
 class TLSAdapter(HTTPAdapter):
     """An `HTTPAdapter` whose TLS posture is a `TLSConfig`.
 
@@ -90,6 +109,7 @@ class TLSAdapter(HTTPAdapter):
         self.tls = tls
         self._derived: dict[tuple[Any, ...], TLSConfig] = {}
         self._derived_lock = threading.Lock()
+        self._tls_proxy_managers: dict[tuple[str, ssl.SSLContext], Any] = {}
         super().__init__(**kwargs)
 
     def __repr__(self) -> str:
@@ -98,6 +118,7 @@ class TLSAdapter(HTTPAdapter):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._derived = {}
         self._derived_lock = threading.Lock()
+        self._tls_proxy_managers = {}
         super().__setstate__(state)
 
     def effective_tls(self, verify: Any = True, cert: Any = None) -> TLSConfig:
@@ -117,7 +138,8 @@ class TLSAdapter(HTTPAdapter):
             return self.tls
         if isinstance(cert, list):  # requests documents tuples; lists work there too
             cert = tuple(cert)
-        key = (type(verify), verify, cert)
+        # An environment bundle is keyed by all its paths (it compares as its first).
+        key = (type(verify), getattr(verify, "paths", verify), cert)
         derived = self._derived.get(key)
         if derived is None:
             derived = self._derive(verify, cert)
@@ -133,11 +155,16 @@ class TLSAdapter(HTTPAdapter):
             if tls.ca_bundle is None and tls.verify:
                 try:
                     tls = tls.replace(ca_bundle=verify.paths)
+                    tls.ssl_context()  # read the files now, to name the variable if they are bad
                 except CertificateFileError as exc:
                     msg = f"{exc} (set by ${' and $'.join(verify.variables)})"
                     raise CertificateFileError(msg) from exc
         elif verify is False:
             tls = tls.replace(verify=False)
+        elif _came_from_environment(verify) and tls.ca_bundle is not None:
+            # On a plain requests.Session, requests has already turned verify=True into
+            # $REQUESTS_CA_BUNDLE; it must not override the explicit ca_bundle.
+            pass
         elif isinstance(verify, (str, os.PathLike)):
             tls = tls.replace(ca_bundle=os.fspath(verify), verify=True)
         elif verify is not True and verify is not None:
@@ -200,7 +227,10 @@ class TLSAdapter(HTTPAdapter):
         if not parse_url(proxy).host:
             msg = "Please check proxy URL. It is malformed and could be missing the host."
             raise InvalidProxyURL(msg)
-        manager = self.proxy_manager_for(proxy)
+        if proxy.lower().startswith("https://"):
+            manager = self._https_proxy_manager(proxy, self.effective_tls(verify, cert))
+        else:
+            manager = self.proxy_manager_for(proxy)
         if type(manager).__name__ == "ProxyManager":  # not SOCKS: it has pool classes of its own
             manager.pool_classes_by_scheme = POOL_CLASSES
         pool: HTTPConnectionPool = manager.connection_from_host(
@@ -242,7 +272,7 @@ class TLSAdapter(HTTPAdapter):
                 str(request.url),
                 self.effective_tls(verify, cert),
                 proxied=bool(select_proxy(str(request.url), proxies)),
-                timeout=timeout[0] if isinstance(timeout, tuple) else timeout,
+                timeout=_connect_timeout(timeout),
                 new_connection=connections_opened() > opened,
             )
             if error is None:
@@ -264,8 +294,32 @@ class TLSAdapter(HTTPAdapter):
         shared context on every new connection.
         """
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        """Return the proxy manager for ``proxy``; an HTTPS proxy is verified with ``tls``."""
-        if proxy.lower().startswith("https://") and "proxy_ssl_context" not in proxy_kwargs:
-            proxy_kwargs["proxy_ssl_context"] = self.tls.ssl_context()
-        return super().proxy_manager_for(proxy, **proxy_kwargs)
+    def _https_proxy_manager(self, proxy: str, tls: TLSConfig) -> Any:
+        """The manager for an HTTPS proxy, verified with the request's trust.
+
+        The proxy gets the request's effective trust and versions, but not the
+        origin's client certificate, pins or server_hostname: those are for the
+        origin. One manager per (proxy, context), so a rotated CA file or another
+        posture gets a manager of its own.
+        """
+        ctx = tls.replace(client_cert=None, pins=(), server_hostname=None).ssl_context()
+        key = (proxy, ctx)
+        manager = self._tls_proxy_managers.get(key)
+        if manager is None:
+            manager = proxy_from_url(
+                proxy,
+                proxy_headers=self.proxy_headers(proxy),
+                num_pools=self._pool_connections,
+                maxsize=self._pool_maxsize,
+                block=self._pool_block,
+                proxy_ssl_context=ctx,
+            )
+            self._tls_proxy_managers[key] = manager
+        return manager
+
+    def close(self) -> None:
+        """Close the pools of the adapter and of its proxy managers."""
+        super().close()
+        for manager in self._tls_proxy_managers.values():
+            manager.clear()
+        self._tls_proxy_managers.clear()

@@ -71,8 +71,15 @@ def _describe_bytes(data: bytes) -> str:
 def _check_path(field: str, value: str | os.PathLike[str], *, allow_dir: bool) -> str:
     path = os.fspath(value)
     if not isinstance(path, str):
-        msg = f"{field}: paths must be str or os.PathLike[str], got bytes path {path!r}"
+        msg = f"{field}: paths must be str or os.PathLike[str], not bytes"
         raise TypeError(msg)
+    if "-----BEGIN" in path or "\n" in path:
+        # PEM text passed where a path goes: never echo it, it may be a private key.
+        msg = f"{field}: got PEM text where a path goes; pass PEM data as bytes (str.encode())"
+        raise TypeError(msg)
+    if len(path) > 4096:
+        msg = f"{field}: a {len(path)}-character string is not a usable path"
+        raise CertificateFileError(msg)
     if not path:
         msg = f"{field}: empty path"
         raise CertificateFileError(msg)
@@ -230,8 +237,9 @@ class ClientCert:
     ) -> ClientCert:
         """Load a PKCS#12 (.p12/.pfx) bundle: its certificate, chain and key.
 
-        The bundle is decrypted in memory; the key never reaches the disk in clear
-        (see `securesession._identity`).
+        The bundle is decrypted in memory; the key is kept encrypted with the
+        bundle's password and never reaches the disk in clear (see
+        `securesession._identity`).
 
         Args:
             data_or_path: Path to the bundle, or its bytes.
@@ -256,7 +264,7 @@ class ClientCert:
                 raise CertificateFileError(msg) from exc
             source = path
         chain, key = pkcs12_to_pem(data, password, source)
-        return cls(chain, key)
+        return cls(chain, key, password=password)
 
     def __repr__(self) -> str:
         def show(value: object) -> str:

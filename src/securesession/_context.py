@@ -50,6 +50,28 @@ _CRL_RE = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.D
 _FileStamp = tuple[str, int, int, int]
 
 
+def _check_pins_after_handshake(conn: ssl.SSLSocket | ssl.SSLObject) -> None:
+    tls = getattr(conn.context, "_securesession_tls", None)
+    if tls is not None and tls.pins:
+        check_pins(conn, tls.pins)
+
+
+class _PinnedSSLSocket(ssl.SSLSocket):
+    """Checks the SPKI pins right after the handshake, before the caller sends a byte."""
+
+    def do_handshake(self, block: bool = False) -> None:  # stdlib signature
+        super().do_handshake(block)
+        _check_pins_after_handshake(self)
+
+
+class _PinnedSSLObject(ssl.SSLObject):
+    """The same for memory-BIO connections (asyncio, urllib3's TLS-in-TLS)."""
+
+    def do_handshake(self) -> None:
+        super().do_handshake()
+        _check_pins_after_handshake(self)
+
+
 class _SealedSSLContext(ssl.SSLContext):
     """An `ssl.SSLContext` that refuses changes to its security posture once sealed.
 
@@ -60,26 +82,13 @@ class _SealedSSLContext(ssl.SSLContext):
 
     _sealed = False
     _securesession_tls: TLSConfig | None = None  # the posture this context was built for
+    # Pins are checked in the handshake itself, so every user of the context gets
+    # them: urllib3, httpx, asyncio (memory BIOs) and plain sockets alike.
+    sslsocket_class = _PinnedSSLSocket
+    sslobject_class = _PinnedSSLObject
 
     def _seal(self) -> None:
         self._sealed = True
-
-    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-        """Wrap and handshake as `ssl.SSLContext` does, then check the SPKI pins.
-
-        Pins are checked here, right after the handshake and before the caller can
-        send a byte, so that every user of this context (urllib3, httpx, plain
-        sockets) gets them. A mismatch closes the socket.
-        """
-        sock = super().wrap_socket(*args, **kwargs)
-        tls = self._securesession_tls
-        if tls is not None and tls.pins and sock.getpeercert(binary_form=True) is not None:
-            try:
-                check_pins(sock, tls.pins)  # type: ignore[arg-type]  # normalized to a tuple
-            except BaseException:
-                sock.close()
-                raise
-        return sock
 
     def _refuse(self, what: str) -> None:
         if self._sealed:
@@ -210,12 +219,12 @@ def _load_directory(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) ->
                 continue
         except OSError:
             continue
-        data, stamp = _read_stamped(entry.path)
-        stamps.append(stamp)
         try:
+            data, stamp = _read_stamped(entry.path)
+            stamps.append(stamp)
             found += _add_cert_data(ctx, data, entry.path)
-        except CertificateFileError:
-            log.debug("ca_bundle: skipping %s in %s: not a certificate", entry.name, path)
+        except CertificateFileError as exc:
+            log.debug("ca_bundle: skipping %s in %s: %s", entry.name, path, exc)
     if found == 0:
         msg = f"ca_bundle: directory {path} holds no certificate file"
         raise CertificateFileError(msg)

@@ -293,8 +293,10 @@ def diagnose(
     closed_after_handshake = new_connection and (
         isinstance(root, _EOF_TYPES) or reason == "UNEXPECTED_EOF_WHILE_READING"
     )
-    if reason in _CLIENT_CERT_REASONS or (
-        tls._identity is None and (handshake_refused or closed_after_handshake)
+    if (
+        reason in _CLIENT_CERT_REASONS
+        or closed_after_handshake
+        or (handshake_refused and tls._identity is None)
     ):
         return _client_cert_error(reason, where, host, port, tls, look)
     return None
@@ -309,28 +311,25 @@ def _client_cert_error(
     look: Any,
 ) -> TLSError | None:
     identity = tls._identity
-    if identity is not None and reason in _CLIENT_CERT_REASONS:
+    # A refused handshake (TLS 1.2) or a connection closed right after a new handshake
+    # (TLS 1.3 servers judge the client certificate after the client has finished its
+    # half): a client certificate is the cause only if the server asked for one.
+    if reason not in _CLIENT_CERT_REASONS and not look().cert_requested:
+        return None
+    if identity is not None:
+        alert = f" (alert {reason})" if reason else " (it hung up after the handshake)"
         msg = (
             f"TLS connection to {where} failed: the server rejected the client certificate "
-            f"{identity.subject} (alert {reason}). Fix: use a certificate issued by a CA the "
-            "server trusts, still valid, and with the clientAuth usage the server expects."
+            f"{identity.subject}{alert}. Fix: use a certificate issued by a CA the server "
+            "trusts, still valid, and with the clientAuth usage the server expects."
         )
         return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
-    if reason not in _CLIENT_CERT_REASONS:
-        # An EOF right after a new handshake: TLS 1.3 servers reject a missing client
-        # certificate after the client has finished its half of the handshake.
-        seen = look()
-        if not seen.cert_requested:
-            return None
+    closed = reason not in _CLIENT_CERT_REASONS and reason != "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    how = " (TLS 1.3 reports this as the connection closing after the handshake)" if closed else ""
     msg = (
         f"TLS connection to {where} failed: the server requires a client certificate and this "
-        "session sent none"
-        + (
-            " (TLS 1.3 reports this as the connection closing after the handshake)"
-            if reason is None
-            else ""
-        )
-        + ". Fix: pass TLSConfig(client_cert=ClientCert(...)), or mount_tls() one for this host."
+        f"session sent none{how}. Fix: pass TLSConfig(client_cert=ClientCert(...)), or "
+        "mount_tls() one for this host."
     )
     return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
 

@@ -186,7 +186,7 @@ def read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> 
 
 
 def pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes]:
-    """Decrypt a PKCS#12 bundle into (chain PEM, unencrypted key PEM) held in memory."""
+    """Decrypt a PKCS#12 bundle into (chain PEM, key PEM encrypted with the bundle's password)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -215,9 +215,12 @@ def pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes
         raise CertificateFileError(msg)
     pem = serialization.Encoding.PEM
     chain = b"".join(c.public_bytes(pem) for c in (cert, *extra))
-    key_pem = key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    # Keep the key as protected as the bundle was: re-encrypted with the bundle's own
+    # password, so that the ClientCert (and anything that pickles it) never holds it in clear.
+    encryption = (
+        serialization.BestAvailableEncryption(secret) if secret else serialization.NoEncryption()
     )
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, encryption)
     return chain, key_pem
 
 

@@ -2,24 +2,22 @@
 
 A connection records what it negotiated right after its handshake, on itself,
 because http.client drops the socket of a ``Connection: close`` response before
-requests builds its Response. The same hook checks pins for TLS-in-TLS (HTTPS
-proxy) connections, whose handshake does not go through our context's
-``wrap_socket``, warns about soon-expiring server certificates, and logs the
-posture of every new connection at DEBUG.
+requests builds its Response. The same hook warns about soon-expiring server
+certificates and logs the posture of every new connection at DEBUG. (Pins are
+checked earlier, inside the handshake: see `_context`.)
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import ssl
 import threading
 from typing import Any
 
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ._tlsinfo import TLSInfo, check_pins, tls_info
+from ._tlsinfo import TLSInfo, tls_info
 
 __all__ = ["POOL_CLASSES", "connections_opened", "tls_of"]
 
@@ -38,8 +36,6 @@ def connections_opened() -> int:
 def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
     sock: Any = conn.sock
     tls = getattr(conn.ssl_context, "_securesession_tls", None)
-    if tls is not None and tls.pins and not isinstance(sock, ssl.SSLSocket):
-        check_pins(sock, tls.pins)  # TLS in TLS: our wrap_socket did not see this handshake
     info = tls_info(sock)
     _local.opened = connections_opened() + 1
     if info is None:
@@ -78,11 +74,7 @@ class _HTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
         self.securesession_tls = None
         super().connect()
-        try:
-            self.securesession_tls = _after_handshake(self)
-        except BaseException:
-            self.close()
-            raise
+        self.securesession_tls = _after_handshake(self)
 
 
 class _HTTPSConnectionPool(HTTPSConnectionPool):

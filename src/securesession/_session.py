@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.sessions import merge_setting
@@ -31,11 +32,18 @@ def _env_ca_bundle() -> _EnvCABundle | None:
         value = os.environ.get(name)
         if value:
             return _EnvCABundle((value,), (name,))
-    found = [(name, os.environ.get(name)) for name in _OPENSSL_VARIABLES]
-    pairs = [(name, value) for name, value in found if value]
-    if not pairs:
+    paths: list[str] = []
+    names: list[str] = []
+    for name in _OPENSSL_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            # SSL_CERT_DIR is a list, like PATH (OpenSSL splits it the same way).
+            found = value.split(os.pathsep) if name == "SSL_CERT_DIR" else [value]
+            paths.extend(p for p in found if p)
+            names.append(name)
+    if not paths:
         return None
-    return _EnvCABundle(tuple(v for _, v in pairs), tuple(n for n, _ in pairs))
+    return _EnvCABundle(tuple(paths), tuple(names))
 
 
 class SecureSession(requests.Session):
@@ -94,10 +102,17 @@ class SecureSession(requests.Session):
 
         The new adapter copies the pool sizes and retries of the adapter that
         served the prefix until now. Longest prefix wins, as in `requests.Session.mount`.
+        A prefix that ends at the host gets a "/" appended, so that it cannot match
+        another host whose name merely starts the same way.
 
         Returns:
             The mounted `TLSAdapter`.
         """
+        parts = urlsplit(prefix)
+        if parts.netloc and not parts.path:
+            # requests matches prefixes with startswith(): "https://api.example.com"
+            # would also match "https://api.example.com.evil.net/". Stop at the host.
+            prefix += "/"
         kwargs: dict[str, Any] = {}
         try:
             current = self.get_adapter(prefix)
