@@ -37,7 +37,7 @@ def local_server() -> Iterator[LocalServer]:
         (d / "bundle.pem").write_bytes(Path(certifi.where()).read_bytes() + ca.cert_pem.bytes())
         server = Path(__file__).with_name("_tls_server.py")
         proc = subprocess.Popen(
-            [sys.executable, str(server), str(d / "server.pem"), str(d / "server.pem")],
+            [sys.executable, str(server), str(d / "server.pem")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
