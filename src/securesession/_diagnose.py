@@ -94,6 +94,7 @@ class Probe:
 
     chain: tuple[bytes, ...] = ()
     version: str | None = None  # what the server chose, e.g. "TLS 1.2"
+    cipher: str | None = None
     cert_requested: bool = False
     error: str | None = None
 
@@ -159,6 +160,8 @@ def probe(host: str, port: int, server_hostname: str, timeout: float, *, legacy:
             if not result.chain:
                 der = sock.getpeercert(binary_form=True)
                 result.chain = (der,) if der else ()
+            cipher = sock.cipher()
+            result.cipher = cipher[0] if cipher else None
             negotiated = sock.version()  # what the handshake settled on: "TLSv1", "TLSv1.2"
             if negotiated:
                 result.version = _SOCKET_VERSION_NAMES.get(negotiated, negotiated)

@@ -136,6 +136,12 @@ def tls_info(sock: Any) -> TLSInfo | None:
     )
 
 
+def of_response(response: Any) -> TLSInfo | None:
+    """``response.tls``, typed (requests' Response class does not declare it)."""
+    info = vars(response).get("tls")
+    return info if isinstance(info, TLSInfo) else None
+
+
 class PinCheckFailed(ssl.SSLError):
     """Raised inside the handshake path when no pin matches; translated to PinMismatchError."""
 
