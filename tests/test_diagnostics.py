@@ -289,7 +289,7 @@ def test_ordinary_connection_errors_are_untouched(ca_path: str) -> None:
 def test_response_tls(
     server: KeepAliveHTTPSServer, ca: trustme.CA, ca_path: str, stream: bool
 ) -> None:
-    with SecureSession(ca_bundle=ca_path) as session:
+    with SecureSession(ca_bundle=ca_path, resume_sessions=False) as session:
         first = session.get(server.url_for("/"), stream=stream)
         first.close()
         again = session.get(server.url_for("/"), stream=stream)  # reused connection

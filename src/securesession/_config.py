@@ -411,6 +411,9 @@ class TLSConfig:
             revocation; a leaf whose issuer has no CRL here fails to verify.
         keylog_file: Write TLS secrets to this NSS key log (for Wireshark).
             None reads ``$SSLKEYLOGFILE`` when the config is built.
+        resume_sessions: Resume TLS sessions (tickets) on new connections to the same
+            server name and port under this very posture; `TLSInfo.session_reused`
+            says when it happened.
         warn_expiry_days: Warn (`CertificateExpiresSoonWarning` and a log record)
             when the client certificate expires within this many days; None = off.
     """
@@ -427,6 +430,7 @@ class TLSConfig:
     crl: str | os.PathLike[str] | bytes | Sequence[str | os.PathLike[str] | bytes] | None = None
     keylog_file: str | os.PathLike[str] | None = None
     warn_expiry_days: int | None = 14
+    resume_sessions: bool = True
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalization has to bypass __setattr__
@@ -459,7 +463,7 @@ class TLSConfig:
         if days is not None and days < 0:
             msg = f"warn_expiry_days must be >= 0 or None, got {days}"
             raise TLSConfigError(msg)
-        for name in ("verify", "check_hostname"):
+        for name in ("verify", "check_hostname", "resume_sessions"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be a bool, got {type(getattr(self, name)).__name__}"
                 raise TypeError(msg)

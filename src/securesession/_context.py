@@ -29,6 +29,7 @@ from typing import Any
 
 from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
 from ._memfile import in_memory_file
+from ._resume import SessionCache, session_key
 from ._tlsinfo import check_pins
 from .errors import CertificateExpiresSoonWarning, CertificateFileError, TLSConfigError
 
@@ -82,6 +83,7 @@ class _SealedSSLContext(ssl.SSLContext):
 
     _sealed = False
     _securesession_tls: TLSConfig | None = None  # the posture this context was built for
+    _securesession_sessions: SessionCache | None = None  # None: resumption off
     # Pins are checked in the handshake itself, so every user of the context gets
     # them: urllib3, httpx, asyncio (memory BIOs) and plain sockets alike.
     sslsocket_class = _PinnedSSLSocket
@@ -89,6 +91,31 @@ class _SealedSSLContext(ssl.SSLContext):
 
     def _seal(self) -> None:
         self._sealed = True
+
+    def wrap_socket(  # type: ignore[override]  # same parameters, spelled out
+        self,
+        sock: Any,
+        server_side: bool = False,  # stdlib signature
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        """Wrap as `ssl.SSLContext` does, offering a cached TLS session to resume."""
+        cache = self._securesession_sessions
+        key = session_key(sock, server_hostname) if cache is not None and not server_side else None
+        if key is not None and session is None:
+            session = cache.get(key)  # type: ignore[union-attr]  # key implies cache
+        wrapped = super().wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
+        wrapped._securesession_session_key = key  # type: ignore[attr-defined]  # for remember()
+        return wrapped
 
     def _refuse(self, what: str) -> None:
         if self._sealed:
@@ -394,6 +421,8 @@ def _build(tls: TLSConfig) -> tuple[_SealedSSLContext, tuple[_FileStamp, ...]]:
     if tls.keylog_file:
         _enable_keylog(ctx, tls.keylog_file)  # type: ignore[arg-type]  # normalized to str
     ctx._securesession_tls = tls
+    if tls.resume_sessions:
+        ctx._securesession_sessions = SessionCache()
     ctx._seal()
     log.debug(
         "built TLS context: trust=%s versions=%s..%s verify=%s check_hostname=%s files=%d",

@@ -36,6 +36,9 @@ def _default_handler(path: str, client: dict[str, Any] | None) -> Reply:
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's
+    # algorithm and the client's delayed ACK stall every keep-alive response ~40 ms.
+    disable_nagle_algorithm = True
     server: LocalHTTPSServer
 
     def do_GET(self) -> None:
@@ -46,6 +49,8 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
+        if self.close_connection:  # the client asked for Connection: close; say we comply,
+            self.send_header("Connection", "close")  # or it may reuse a socket we close
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

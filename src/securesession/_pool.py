@@ -17,6 +17,7 @@ from typing import Any
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._resume import remember
 from ._tlsinfo import TLSInfo, tls_info
 
 __all__ = ["POOL_CLASSES", "connections_opened", "tls_of"]
@@ -70,11 +71,30 @@ def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
 
 class _HTTPSConnection(HTTPSConnection):
     securesession_tls: TLSInfo | None = None
+    _session_saved = False
 
     def connect(self) -> None:
         self.securesession_tls = None
+        self._session_saved = False
         super().connect()
         self.securesession_tls = _after_handshake(self)
+
+    def getresponse(self) -> Any:  # urllib3's, plus remembering the TLS session
+        response = super().getresponse()
+        self._remember_session()
+        return response
+
+    def close(self) -> None:  # http.client closes here on "Connection: close"
+        self._remember_session()
+        super().close()
+
+    def _remember_session(self) -> None:
+        # Once per connection, once a response has been read (or the connection is
+        # closed): TLS 1.3 tickets arrive after the handshake; remember() keeps only
+        # sessions that can be resumed.
+        if not self._session_saved and self.sock is not None and self.securesession_tls:
+            self._session_saved = True
+            remember(self.sock)
 
 
 class _HTTPSConnectionPool(HTTPSConnectionPool):

@@ -22,6 +22,22 @@ _BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _OPENSSL_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
+def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
+    """Do what requests. `get_environ_proxies` does, without its two full scans of `os.environ`.
+
+    A proxy from the environment can only apply through ``<scheme>_proxy`` or
+    ``all_proxy`` (lower or upper case, as requests and urllib read them). When none of
+    those is set, requests' answer selects no proxy either, so we return {} after four
+    dictionary lookups; when one is set, we ask requests itself (exact semantics:
+    no_proxy matching, CIDR ranges, empty lowercase overriding uppercase, CGI).
+    """
+    scheme = url.partition(":")[0].lower()
+    for key in (f"{scheme}_proxy", "all_proxy"):
+        if os.environ.get(key) or os.environ.get(key.upper()):
+            return get_environ_proxies(url, no_proxy=no_proxy)
+    return {}
+
+
 def _env_ca_bundle() -> _EnvCABundle | None:
     """Return the CA bundle the environment asks for, or None.
 
@@ -148,16 +164,23 @@ class SecureSession(requests.Session):
         proxies = dict(proxies or {})
         if self.trust_env:
             no_proxy = proxies.get("no_proxy")
-            for key, value in get_environ_proxies(url, no_proxy=no_proxy).items():  # type: ignore[arg-type]  # requests passes str
+            for key, value in _environ_proxies(str(url), no_proxy).items():
                 proxies.setdefault(key, value)
-        verify = merge_setting(verify, self.verify)
+        # requests' merge_setting, spelled out: the request's value unless it is None,
+        # and for the proxies dict a merge without None values. (requests checks a
+        # typing.Protocol with isinstance() here, which costs more than the request.)
+        verify = verify if verify is not None else self.verify
         if (verify is True or verify is None) and self.trust_env:
             env_bundle = _env_ca_bundle()
             if env_bundle is not None:
                 verify = env_bundle
+        if isinstance(self.proxies, dict):
+            merged = {k: v for k, v in {**self.proxies, **proxies}.items() if v is not None}
+        else:
+            merged = merge_setting(proxies, self.proxies)
         return {
-            "proxies": merge_setting(proxies, self.proxies),
-            "stream": merge_setting(stream, self.stream),
+            "proxies": merged,
+            "stream": stream if stream is not None else self.stream,
             "verify": verify,
-            "cert": merge_setting(cert, self.cert),
+            "cert": cert if cert is not None else self.cert,
         }
