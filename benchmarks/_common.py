@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +24,15 @@ class LocalServer:
 
 
 @contextlib.contextmanager
-def local_server() -> Iterator[LocalServer]:
-    """Start `_tls_server.py` in a separate process on 127.0.0.1; stop it on exit."""
+def local_server(key_type: str = "rsa") -> Iterator[LocalServer]:
+    """Start `_tls_server.py` in a separate process on 127.0.0.1; stop it on exit.
+
+    The server key is RSA-2048 by default, like most public HTTPS servers; "ecdsa"
+    gives a P-256 key, which makes full handshakes cheaper for the server.
+    """
     ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    kind = trustme.KeyType.RSA if key_type == "rsa" else trustme.KeyType.ECDSA
+    leaf = ca.issue_cert("127.0.0.1", "localhost", key_type=kind)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         leaf.private_key_and_cert_chain_pem.write_to_path(d / "server.pem")
@@ -56,15 +59,3 @@ def local_server() -> Iterator[LocalServer]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-def rate(fn: Callable[[], object], n: int) -> float:
-    """Calls per second of ``fn`` over ``n`` calls (wall clock)."""
-    start = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return n / (time.perf_counter() - start)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)

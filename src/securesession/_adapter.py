@@ -32,7 +32,6 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util import parse_url
 
 from ._config import TLSConfig
-from ._diagnose import diagnose
 from ._pool import POOL_CLASSES, connections_opened, tls_of
 from .errors import CertificateFileError, TLSError
 
@@ -267,6 +266,8 @@ class TLSAdapter(HTTPAdapter):
                 or not str(request.url).lower().startswith("https:")
             ):
                 raise
+            from ._diagnose import diagnose  # only failures pay for it
+
             error = diagnose(
                 exc,
                 str(request.url),

@@ -30,7 +30,6 @@ from typing import Any
 from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
 from ._memfile import in_memory_file
 from ._resume import SessionCache, session_key
-from ._tlsinfo import check_pins
 from .errors import CertificateExpiresSoonWarning, CertificateFileError, TLSConfigError
 
 __all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
@@ -54,6 +53,8 @@ _FileStamp = tuple[str, int, int, int]
 def _check_pins_after_handshake(conn: ssl.SSLSocket | ssl.SSLObject) -> None:
     tls = getattr(conn.context, "_securesession_tls", None)
     if tls is not None and tls.pins:
+        from ._tlsinfo import check_pins
+
         check_pins(conn, tls.pins)
 
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ._resume import remember
-from ._tlsinfo import TLSInfo, tls_info
+
+if TYPE_CHECKING:
+    from ._tlsinfo import TLSInfo
 
 __all__ = ["POOL_CLASSES", "connections_opened", "tls_of"]
 
@@ -35,6 +37,8 @@ def connections_opened() -> int:
 
 
 def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
+    from ._tlsinfo import tls_info  # at the first connection, not at import
+
     sock: Any = conn.sock
     tls = getattr(conn.ssl_context, "_securesession_tls", None)
     info = tls_info(sock)
@@ -114,5 +118,7 @@ def tls_of(urllib3_response: Any) -> TLSInfo | None:
     if info is None and conn is not None:  # a connection class we do not own (SOCKS)
         sock = getattr(conn, "sock", None)
         if sock is not None and hasattr(sock, "cipher"):
+            from ._tlsinfo import tls_info
+
             info = tls_info(sock)
     return info
