@@ -217,11 +217,16 @@ def test_unchanged_files_are_not_read_again(ca_path: str, monkeypatch: pytest.Mo
     tls = TLSConfig(ca_bundle=ca_path)
     first = tls.ssl_context()
     reads: list[str] = []
-    real_read = _context._read_stamped
-    monkeypatch.setattr(_context, "_read_stamped", lambda p: reads.append(p) or real_read(p))
+    real_load = _context._load_file
+    monkeypatch.setattr(
+        _context, "_load_file", lambda ctx, p, stamps: reads.append(p) or real_load(ctx, p, stamps)
+    )
     for _ in range(5):
         assert tls.ssl_context() is first
     assert reads == []
+    Path(ca_path).touch()  # a new mtime: the next check reloads
+    assert tls.ssl_context() is not first
+    assert reads == [ca_path]
 
 
 def test_failed_reload_keeps_the_last_good_context(

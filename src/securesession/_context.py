@@ -222,11 +222,35 @@ def _add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
 
 
 def _load_file(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) -> None:
-    data, stamp = _read_stamped(path)
-    stamps.append(stamp)
-    if _add_cert_data(ctx, data, path) == 0:
-        msg = f"ca_bundle: {path} holds no certificate"
+    """Load the certificates of one file (PEM or DER) and record its stamp.
+
+    PEM goes to OpenSSL by path: no Python copy of a certifi-sized bundle is made
+    (it would stay in the process's memory as fragmentation). The file is stamped
+    before and after; one that changed in between was caught mid-write and is an
+    error, so a rotation is retried at the next interval instead of half-loaded.
+    """
+    before = _stamp(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        msg = f"ca_bundle: cannot read {path}: {exc.strerror or exc}"
+        raise CertificateFileError(msg) from exc
+    if b"-----BEGIN" not in head and head[:1] == b"\x30":  # DER: OpenSSL reads PEM files only
+        data, stamp = _read_stamped(path)
+        stamps.append(stamp)
+        _add_cert_data(ctx, data, path)
+        return
+    try:
+        ctx.load_verify_locations(cafile=path)
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        msg = f"ca_bundle: {path} holds no usable PEM certificate ({reason})"
+        raise CertificateFileError(msg) from exc
+    if before is None or _stamp(path) != before:
+        msg = f"ca_bundle: {path} changed while it was being read"
         raise CertificateFileError(msg)
+    stamps.append(before)
 
 
 def _load_directory(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) -> None:
@@ -248,9 +272,8 @@ def _load_directory(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) ->
         except OSError:
             continue
         try:
-            data, stamp = _read_stamped(entry.path)
-            stamps.append(stamp)
-            found += _add_cert_data(ctx, data, entry.path)
+            _load_file(ctx, entry.path, stamps)
+            found += 1
         except CertificateFileError as exc:
             log.debug("ca_bundle: skipping %s in %s: %s", entry.name, path, exc)
     if found == 0:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import collections
+import http.cookiejar
 import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.sessions import merge_setting
-from requests.utils import get_environ_proxies
+from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+from requests.models import PreparedRequest, Request
+from requests.sessions import merge_hooks, merge_setting
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_environ_proxies, get_netrc_auth
 
 from ._adapter import TLSAdapter, _EnvCABundle
 from ._config import TLSConfig
@@ -36,6 +41,27 @@ def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
         if os.environ.get(key) or os.environ.get(key.upper()):
             return get_environ_proxies(url, no_proxy=no_proxy)
     return {}
+
+
+# The mapping types requests itself builds; anything else takes requests' own path.
+_PLAIN = (dict, collections.OrderedDict, CaseInsensitiveDict)
+
+
+def _merge(request: Any, session: Any, dict_class: type) -> Any:
+    """Requests' `merge_setting` for plain mappings, without its typing.Protocol check.
+
+    (isinstance() against a typing.Protocol costs ~10 us on Python < 3.12, and
+    requests does it twice per merged mapping, several times per request.)
+    """
+    if session is None:
+        return request
+    if request is None:
+        return session
+    merged = dict_class(session.items())
+    merged.update(request.items())
+    for key in [k for k, v in merged.items() if v is None]:
+        del merged[key]
+    return merged
 
 
 def _env_ca_bundle() -> _EnvCABundle | None:
@@ -144,6 +170,42 @@ class SecureSession(requests.Session):
         adapter = TLSAdapter(tls, **kwargs)
         self.mount(prefix, adapter)
         return adapter
+
+    def prepare_request(self, request: Request) -> PreparedRequest:
+        """Prepare as requests does, merging plain header and params mappings faster.
+
+        The result is identical to `requests.Session.prepare_request` (tests compare
+        the two); unusual types (header lists, custom mappings) take requests' path.
+        """
+        plain = all(
+            value is None or type(value) in _PLAIN
+            for value in (request.headers, self.headers, request.params, self.params)
+        )
+        if not plain:
+            return super().prepare_request(request)
+        cookies: Any = request.cookies or {}
+        if not isinstance(cookies, http.cookiejar.CookieJar):
+            cookies = cookiejar_from_dict(cookies)
+        merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
+        auth = request.auth
+        if self.trust_env and not auth and not self.auth:
+            auth = get_netrc_auth(request.url)  # type: ignore[arg-type]  # as requests passes it
+        params = _merge(request.params, self.params, collections.OrderedDict)
+        prepared = PreparedRequest()
+        prepared.prepare(
+            method=str(request.method).upper(),
+            url=request.url,
+            files=request.files,
+            data=request.data,
+            json=request.json,
+            headers=_merge(request.headers, self.headers, CaseInsensitiveDict),
+            # An empty mapping and None encode to the same URL; None skips the encoding.
+            params=params or None,
+            auth=merge_setting(auth, self.auth),
+            cookies=merged_cookies,
+            hooks=merge_hooks(request.hooks, self.hooks),
+        )
+        return prepared
 
     def merge_environment_settings(
         self,
