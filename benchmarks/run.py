@@ -244,29 +244,35 @@ def targets(results: dict[str, Any]) -> list[str]:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
+    """One panel per measurement: how many times better than the reference (log scale)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = [
-        ("new connections/s\n(higher is better)", "new_connections", True),
-        ("keep-alive CPU/request\n(lower is better)", "keepalive_cpu", False),
-        ("RSS, 100 sessions\n(lower is better)", "memory", False),
-        ("import time\n(lower is better)", "imports", False),
+        ("new connections/s vs requests", "new_connections", True, "requests"),
+        ("keep-alive CPU/request vs requests", "keepalive_cpu", False, "requests"),
+        ("RSS for 100 sessions vs context per session", "memory", False, "context per session"),
+        ("import time vs import requests", "imports", False, "import requests"),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
-    for ax, (title, key, _higher) in zip(axes, panels, strict=True):
+    fig, axes = plt.subplots(4, 1, figsize=(9, 11))
+    for ax, (title, key, higher, ref) in zip(axes, panels, strict=True):
         data = {n: statistics.median(v) for n, v in results[key].items()}
-        names = list(data)
+        base = data[ref]
+        ratios = {n: (v / base if higher else base / v) for n, v in data.items()}
+        names = list(ratios)
         colors = ["#d62728" if "securesession" in n else "#7f7f7f" for n in names]
-        ax.barh(names, list(data.values()), color=colors)
-        ax.set_title(title, fontsize=10)
+        bars = ax.barh(names, list(ratios.values()), color=colors)
+        ax.bar_label(bars, labels=[f"{r:.2f}x" for r in ratios.values()], padding=3, fontsize=8)
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_title(f"{title} (times better; higher is better)", fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
         ax.invert_yaxis()
-    fig.suptitle(results["machine"], fontsize=9)
+    fig.suptitle(results["machine"], fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 def main() -> None:

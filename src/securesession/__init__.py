@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         SelfSignedCertificateError,
         TLSConfigError,
         TLSError,
+        TLSHandshakeTimeoutError,
         UnknownIssuerError,
         UntrustedCertificateError,
     )
@@ -66,6 +67,7 @@ _EXPORTS = {
     "TLSConfig": "._config",
     "TLSConfigError": ".errors",
     "TLSError": ".errors",
+    "TLSHandshakeTimeoutError": ".errors",
     "TLSInfo": "._tlsinfo",
     "UnknownIssuerError": ".errors",
     "UntrustedCertificateError": ".errors",
@@ -96,6 +98,7 @@ __all__ = [
     "TLSConfig",
     "TLSConfigError",
     "TLSError",
+    "TLSHandshakeTimeoutError",
     "TLSInfo",
     "UnknownIssuerError",
     "UntrustedCertificateError",

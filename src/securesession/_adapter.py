@@ -24,15 +24,16 @@ from typing import Any
 
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import InvalidProxyURL, InvalidURL, ProxyError
+from requests.exceptions import InvalidProxyURL, InvalidURL, ProxyError, Timeout
 from requests.models import PreparedRequest, Request, Response
 from requests.utils import prepend_scheme_if_needed, select_proxy
 from urllib3 import proxy_from_url
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util import parse_url
 
+from . import _threadstate
 from ._config import TLSConfig
-from ._pool import POOL_CLASSES, connections_opened, tls_of
+from ._pool import POOL_CLASSES, tls_of
 from .errors import CertificateFileError, TLSError
 
 __all__ = ["TLSAdapter"]
@@ -257,10 +258,10 @@ class TLSAdapter(HTTPAdapter):
         proxies: Any = None,
     ) -> Response:
         """Send as requests does; a TLS failure raises a typed, self-explaining `TLSError`."""
-        opened = connections_opened()
+        started, completed = _threadstate.started(), _threadstate.completed()
         try:
             return super().send(request, stream, timeout, verify, cert, proxies)
-        except RequestsConnectionError as exc:
+        except (RequestsConnectionError, Timeout) as exc:
             if (
                 isinstance(exc, (TLSError, ProxyError))  # a proxy's failure is not the origin's
                 or not str(request.url).lower().startswith("https:")
@@ -274,7 +275,9 @@ class TLSAdapter(HTTPAdapter):
                 self.effective_tls(verify, cert),
                 proxied=bool(select_proxy(str(request.url), proxies)),
                 timeout=_connect_timeout(timeout),
-                new_connection=connections_opened() > opened,
+                new_connection=_threadstate.completed() > completed,
+                in_handshake=_threadstate.started() - started
+                > _threadstate.completed() - completed,
             )
             if error is None:
                 raise

@@ -30,6 +30,7 @@ from typing import Any
 from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
 from ._memfile import in_memory_file
 from ._resume import SessionCache, session_key
+from ._threadstate import note_started
 from .errors import CertificateExpiresSoonWarning, CertificateFileError, TLSConfigError
 
 __all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
@@ -37,7 +38,10 @@ __all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
 log = logging.getLogger("securesession")
 
 RECHECK_INTERVAL = 1.0
-"""Seconds between two checks of a cached context's files for rotation."""
+"""Seconds between two checks of a cached context's files for rotation.
+
+A change is loaded once the files have held still for one interval, so rotated
+files are in use within about two intervals after their last write."""
 
 _MAX_CONTEXTS = 128  # distinct configurations kept; the least recently built go first
 
@@ -103,6 +107,8 @@ class _SealedSSLContext(ssl.SSLContext):
         session: ssl.SSLSession | None = None,
     ) -> ssl.SSLSocket:
         """Wrap as `ssl.SSLContext` does, offering a cached TLS session to resume."""
+        if not server_side:
+            note_started()
         cache = self._securesession_sessions
         key = session_key(sock, server_hostname) if cache is not None and not server_side else None
         if key is not None and session is None:
@@ -476,6 +482,10 @@ class _Entry:
     context: _SealedSSLContext
     stamps: tuple[_FileStamp, ...]
     next_check: float
+    # Stamps seen changed at the last check: a reload waits until they hold still
+    # for one interval, so a file still being written is never loaded half-done.
+    pending: tuple[_FileStamp | None, ...] | None = None
+    failed: tuple[_FileStamp | None, ...] | None = None  # last state that did not load
 
 
 class _ContextCache:
@@ -501,19 +511,27 @@ class _ContextCache:
                 return context
             if now >= entry.next_check:
                 entry.next_check = now + RECHECK_INTERVAL
-                if any(_stamp(s[0]) != s for s in entry.stamps):
-                    self._rebuild(tls, entry)
+                current = tuple(_stamp(s[0]) for s in entry.stamps)
+                if current == entry.stamps:
+                    entry.pending = None
+                elif current != entry.pending:
+                    entry.pending = current  # changed: let writers finish first
+                elif current != entry.failed:
+                    self._rebuild(tls, entry, current)
             return entry.context
 
     @staticmethod
-    def _rebuild(tls: TLSConfig, entry: _Entry) -> None:
+    def _rebuild(tls: TLSConfig, entry: _Entry, current: tuple[_FileStamp | None, ...]) -> None:
         try:
             entry.context, entry.stamps = _build(tls)
         except (TLSConfigError, OSError) as exc:
-            # A file caught mid-rewrite, or a bad rotation: keep serving the last
-            # good context and try again after the next interval.
+            # A bad rotation (a file of the wrong kind, a key that does not match its
+            # new certificate yet): keep serving the last good context; try again
+            # when the files change again.
+            entry.failed = current
             log.warning("keeping the previous TLS context: reloading failed: %s", exc)
         else:
+            entry.pending = entry.failed = None
             log.info("reloaded TLS context after a file changed: %s", _describe_trust(tls))
 
     def clear(self) -> None:

@@ -36,6 +36,7 @@ from .errors import (
     ProtocolVersionError,
     SelfSignedCertificateError,
     TLSError,
+    TLSHandshakeTimeoutError,
     UnknownIssuerError,
 )
 
@@ -77,6 +78,10 @@ _EOF_TYPES = (
     ConnectionResetError,
     BrokenPipeError,
     http.client.RemoteDisconnected,
+)
+# What OpenSSL says when the bytes that came back are not TLS at all.
+_NOT_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}
 )
 _PROBE_TIMEOUT = 5.0
 _VERSION_NAMES = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
@@ -179,7 +184,9 @@ def _root_cause(exc: BaseException) -> BaseException | None:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, (ssl.SSLError, *_EOF_TYPES)):
+        if isinstance(current, (ssl.SSLError, *_EOF_TYPES)) or (
+            isinstance(current, TimeoutError) and "handshake" in str(current)
+        ):
             return current
         nested = [
             getattr(current, "reason", None),
@@ -242,6 +249,7 @@ def diagnose(
     proxied: bool,
     timeout: float | None,
     new_connection: bool,
+    in_handshake: bool = False,
 ) -> TLSError | None:
     """Return the typed, explained error for ``exc``, or None if it is not a TLS failure."""
     root = _root_cause(exc)
@@ -257,6 +265,21 @@ def diagnose(
     def look(*, legacy: bool = False) -> Probe:
         return Probe() if proxied else probe(host, port, sni, limit, legacy=legacy)
 
+    if isinstance(root, TimeoutError) and not isinstance(root, ssl.SSLError):
+        msg = (
+            f"TLS handshake with {where} did not finish within {timeout} s: the server "
+            "accepted the TCP connection but never completed TLS (an overloaded server, a "
+            "firewall that lets SYN through but not data, or not a TLS port). Fix: check that "
+            f"{where} serves HTTPS, or raise the connect timeout."
+        )
+        return TLSHandshakeTimeoutError(msg, host=host, port=port)
+    if getattr(root, "reason", None) in _NOT_TLS_REASONS:
+        msg = (
+            f"TLS handshake with {where} failed: the server did not answer with TLS (what came "
+            "back looks like plain HTTP or another protocol). Fix: use http:// if the server "
+            "speaks plain HTTP there, or the port where it serves HTTPS."
+        )
+        return TLSError(msg, host=host, port=port, reason=getattr(root, "reason", None))
     if isinstance(root, PinCheckFailed):
         leaf = cert_facts(root.der) if root.der else None
         msg = (
@@ -302,6 +325,16 @@ def diagnose(
         or (handshake_refused and tls._identity is None)
     ):
         return _client_cert_error(reason, where, host, port, tls, look)
+    if in_handshake and isinstance(root, _EOF_TYPES):
+        how = "reset" if isinstance(root, ConnectionResetError) else "closed"
+        msg = (
+            f"TLS handshake with {where} failed: the connection was {how} during the TLS "
+            "handshake, before any certificate was seen (a server that is not TLS on this "
+            "port, one that refused this client's hello, or a middlebox). Fix: check that "
+            f"{where} serves HTTPS and what sits between; `securesession inspect` shows what "
+            "the server presents."
+        )
+        return TLSError(msg, host=host, port=port)
     return None
 
 

@@ -11,29 +11,22 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ._resume import remember
+from ._threadstate import note_completed
 
 if TYPE_CHECKING:
     from ._tlsinfo import TLSInfo
 
-__all__ = ["POOL_CLASSES", "connections_opened", "tls_of"]
+__all__ = ["POOL_CLASSES", "tls_of"]
 
 log = logging.getLogger("securesession")
 
-_local = threading.local()  # per thread: how many connections it has opened
 _expiry_warned: set[tuple[str, datetime.datetime]] = set()
-
-
-def connections_opened() -> int:
-    """How many TLS connections this thread has opened so far (a request compares two reads)."""
-    count: int = getattr(_local, "opened", 0)
-    return count
 
 
 def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
@@ -42,7 +35,7 @@ def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
     sock: Any = conn.sock
     tls = getattr(conn.ssl_context, "_securesession_tls", None)
     info = tls_info(sock)
-    _local.opened = connections_opened() + 1
+    note_completed()
     if info is None:
         return None
     if log.isEnabledFor(logging.DEBUG):

@@ -19,7 +19,9 @@ The hierarchy::
         │   ├── CertificateRevokedError     listed in a configured CRL
         │   └── PinMismatchError            none of the configured SPKI pins matched
         ├── ProtocolVersionError            no TLS version both sides accept
-        └── ClientCertificateRequiredError  the server wants a client certificate we did not send
+        ├── ClientCertificateRequiredError  the server wants a client certificate we did not send
+        └── TLSHandshakeTimeoutError        the handshake did not finish in time (also a
+                                            requests.exceptions.ConnectTimeout)
 
     CertificateExpiresSoonWarning(UserWarning)   a certificate expires within warn_expiry_days
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from requests.exceptions import ConnectTimeout as _RequestsConnectTimeout
 from requests.exceptions import SSLError as _RequestsSSLError
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "SelfSignedCertificateError",
     "TLSConfigError",
     "TLSError",
+    "TLSHandshakeTimeoutError",
     "UnknownIssuerError",
     "UntrustedCertificateError",
 ]
@@ -180,3 +184,11 @@ class ProtocolVersionError(TLSError):
 
 class ClientCertificateRequiredError(TLSError):
     """The server asked for a client certificate that was not sent, or rejected it."""
+
+
+class TLSHandshakeTimeoutError(TLSError, _RequestsConnectTimeout):
+    """The server accepted the connection but the TLS handshake did not finish in time.
+
+    Also a `requests.exceptions.ConnectTimeout` (and so a `requests.exceptions.Timeout`):
+    the handshake is part of connecting.
+    """
