@@ -72,6 +72,8 @@ class LocalHTTPSServer(http.server.ThreadingHTTPServer):
         self.connections = 0
         self.requests: list[tuple[str, str]] = []  # (path, client CN) of each request
         self.close_anonymous = False  # hang up, without an alert, on clients with no cert
+        self.active = 0  # TLS connections open right now
+        self.max_active = 0  # the most that were ever open at once
         self._lock = threading.Lock()
 
     @property
@@ -92,10 +94,16 @@ class LocalHTTPSServer(http.server.ThreadingHTTPServer):
             return  # a client that rejected us, or a port scan: nothing to serve
         with self._lock:
             self.connections += 1
-        with tls:
-            if self.close_anonymous and not tls.getpeercert():
-                return  # closing without close_notify: the client just sees the end
-            self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]  # typeshed: Self
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            with tls:
+                if self.close_anonymous and not tls.getpeercert():
+                    return  # closing without close_notify: the client just sees the end
+                self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]  # typeshed: Self
+        finally:
+            with self._lock:
+                self.active -= 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore clients that go away mid-request."""
