@@ -210,7 +210,11 @@ def _stamp(path: str) -> _FileStamp | None:
 def _add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
     """Load PEM or DER certificates from ``data``; return how many blocks were found."""
     if b"-----BEGIN" in data:
-        pem = _pem_blocks(data)
+        try:
+            pem = _pem_blocks(data)
+        except UnicodeDecodeError as exc:  # base64 is ASCII: anything else is corruption
+            msg = f"ca_bundle: {origin} holds a malformed PEM certificate (non-ASCII bytes)"
+            raise CertificateFileError(msg) from exc
         if not pem:
             return 0
         try:
