@@ -138,21 +138,8 @@ def test_connection_and_usage_errors(workdir: Path) -> None:
     assert run("get", "https://x/", "--min-tls", "1.1", cwd=workdir).returncode == 2
 
 
-@pytest.fixture
-def expired(make_keepalive: KeepAliveFactory, ca: trustme.CA) -> LocalHTTPSServer:
-    import datetime
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = ca.issue_cert(
-        "127.0.0.1",
-        not_before=now - datetime.timedelta(days=9),
-        not_after=now - datetime.timedelta(days=2),
-    )
-    return make_keepalive(cert)
-
-
 def test_inspect(
-    server: LocalHTTPSServer, expired: LocalHTTPSServer, ca_path: str, workdir: Path
+    server: LocalHTTPSServer, expired_server: LocalHTTPSServer, ca_path: str, workdir: Path
 ) -> None:
     ok = run("inspect", server.url_for("/"), "--ca-bundle", ca_path, cwd=workdir)
     assert ok.returncode == 0, ok.stderr
@@ -162,7 +149,7 @@ def test_inspect(
     assert "days left" in ok.stdout
     assert "pin: sha256//" in ok.stdout
     assert "verification: OK" in ok.stdout
-    bad = run("inspect", expired.url_for("/"), "--ca-bundle", ca_path, cwd=workdir)
+    bad = run("inspect", expired_server.url_for("/"), "--ca-bundle", ca_path, cwd=workdir)
     assert bad.returncode == 1
     assert "EXPIRED" in bad.stdout
     assert "verification: FAILED" in bad.stdout

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import ipaddress
 import ssl
 import warnings
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from pytest_httpserver import HTTPServer
 
 from . import errors
+from .certs import _general_names
 
 if TYPE_CHECKING:
     from werkzeug import Request, Response
@@ -100,17 +100,7 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def _san(names: tuple[str, ...]) -> x509.SubjectAlternativeName:
-    entries: list[x509.GeneralName] = []
-    for name in names:
-        try:
-            entries.append(x509.IPAddress(ipaddress.ip_address(name)))
-        except ValueError:
-            entries.append(x509.DNSName(name))
-    return x509.SubjectAlternativeName(entries)
-
-
-def _leaf(
+def make_leaf(
     subject_key: ec.EllipticCurvePrivateKey,
     issuer: tuple[x509.Name, Any],
     names: tuple[str, ...],
@@ -126,7 +116,7 @@ def _leaf(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - _DAY)
         .not_valid_after(now + 30 * _DAY)
-        .add_extension(_san(names), critical=False)
+        .add_extension(x509.SubjectAlternativeName(_general_names(names)), critical=False)
     )
     if aia_url is not None:
         builder = builder.add_extension(
@@ -154,24 +144,24 @@ def _ca_signer(ca: trustme.CA) -> tuple[x509.Name, Any]:
     return cert.subject, serialization.load_pem_private_key(ca.private_key_pem.bytes(), None)
 
 
-def _crl(ca: trustme.CA, revoked_pem: bytes) -> bytes:
+def crl(ca: trustme.CA, revoked_pems: list[bytes]) -> bytes:
+    """A CRL from ``ca`` revoking the given PEM certificates (PEM bytes)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     subject, key = _ca_signer(ca)
-    serial = x509.load_pem_x509_certificate(revoked_pem).serial_number
-    crl = (
+    builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(subject)
         .last_update(now - datetime.timedelta(hours=1))
         .next_update(now + 7 * _DAY)
-        .add_revoked_certificate(
+    )
+    for pem in revoked_pems:
+        builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder()
-            .serial_number(serial)
+            .serial_number(x509.load_pem_x509_certificate(pem).serial_number)
             .revocation_date(now - datetime.timedelta(minutes=5))
             .build()
         )
-        .sign(key, hashes.SHA256())
-    )
-    return crl.public_bytes(serialization.Encoding.PEM)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
 def _material(posture: str, ca: trustme.CA) -> tuple[bytes, bytes, bytes, bytes | None]:
@@ -193,13 +183,13 @@ def _material(posture: str, ca: trustme.CA) -> tuple[bytes, bytes, bytes, bytes 
         root = stranger.cert_pem.bytes()
     elif posture == "self_signed":
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = _leaf(key, (_name(SERVER_NAMES[0]), key), SERVER_NAMES)
+        cert = make_leaf(key, (_name(SERVER_NAMES[0]), key), SERVER_NAMES)
         pem = cert.public_bytes(serialization.Encoding.PEM)
         return pem, _pem_key(key), pem, None
     elif posture == "incomplete_chain":
         intermediate = ca.create_child_ca()
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = _leaf(
+        cert = make_leaf(
             key,
             _ca_signer(intermediate),
             SERVER_NAMES,
@@ -211,8 +201,8 @@ def _material(posture: str, ca: trustme.CA) -> tuple[bytes, bytes, bytes, bytes 
         msg = f"cert must be one of {', '.join(POSTURES)}, got {posture!r}"
         raise ValueError(msg)
     chain = b"".join(p.bytes() for p in leaf.cert_chain_pems)
-    crl = _crl(ca, leaf.cert_chain_pems[0].bytes()) if posture == "revoked" else None
-    return chain, leaf.private_key_pem.bytes(), root, crl
+    revocations = crl(ca, [leaf.cert_chain_pems[0].bytes()]) if posture == "revoked" else None
+    return chain, leaf.private_key_pem.bytes(), root, revocations
 
 
 _VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1}

@@ -229,6 +229,23 @@ def _builder(
     )
 
 
+def _key_usage(
+    *, key_encipherment: bool = False, key_cert_sign: bool = False, crl_sign: bool = False
+) -> x509.KeyUsage:
+    """DigitalSignature plus what is asked; every other usage off."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=key_encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def _leaf_extensions(
     builder: x509.CertificateBuilder, san: list[x509.GeneralName], *, client: bool, key: Any
 ) -> x509.CertificateBuilder:
@@ -237,17 +254,8 @@ def _leaf_extensions(
     builder = (
         builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=rsa_key,  # RSA key exchange in TLS 1.2 needs it
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            # RSA key exchange in TLS 1.2 needs key_encipherment.
+            _key_usage(key_encipherment=rsa_key),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
@@ -295,20 +303,7 @@ class LocalCA:
         cert = (
             _builder(subject, subject, key.public_key(), days, None)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
             .sign(key, _hash_for(key))  # type: ignore[arg-type]
         )
         return cls(cert, key)
