@@ -26,6 +26,8 @@ ENVIRONMENTS: list[dict[str, str]] = [
     {"HTTP_PROXY": "http://cgi:3128", "REQUEST_METHOD": "GET"},  # CGI: HTTP_PROXY ignored
     {"ftp_proxy": "http://ftp:21", "no_proxy": ".example.com"},
     {"https_proxy": "http://p:3128", "no_proxy": ".example.com"},
+    {"Https_Proxy": "http://mixed-case:3128"},  # urllib lowercases every name
+    {"All_Proxy": "http://mixed-all:3128", "No_Proxy": "example.com"},
 ]
 URLS = [
     "https://example.com/",

@@ -197,3 +197,159 @@ def test_pin_error_keeps_working_through_tls_errors(
             session.get(server.url_for("/"))
         with pytest.raises(requests.exceptions.SSLError):
             session.get(server.url_for("/"))
+
+
+# --- a second review -------------------------------------------------------------------
+
+
+def _unparseable_certificate_context(tmp_path: Path) -> ssl.SSLContext:
+    """A certificate OpenSSL loads but cryptography rejects (two extensions, one OID)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1234)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+    )
+    for arc in ("1", "2"):
+        oid = ObjectIdentifier(f"1.3.6.1.4.1.99999.{arc}")
+        builder = builder.add_extension(x509.UnrecognizedExtension(oid, b"\x05\x00"), False)
+    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    first = bytes.fromhex("2b06010401868d1f01")  # the OID body of ...99999.1
+    at = der.rfind(first[:-1] + b"\x02")
+    der = der[:at] + first + der[at + len(first) :]  # the second one now repeats the first
+    path = tmp_path / "odd.pem"
+    path.write_bytes(
+        ssl.DER_cert_to_PEM_cert(der).encode()
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(path)
+    return ctx
+
+
+def test_a_certificate_cryptography_cannot_parse_never_crashes(
+    make_keepalive: KeepAliveFactory, ca_path: str, tmp_path: Path
+) -> None:
+    url = make_keepalive(_unparseable_certificate_context(tmp_path)).url_for("/")
+    with (
+        SecureSession(verify=False) as session,
+        pytest.warns(urllib3.exceptions.InsecureRequestWarning),
+    ):
+        response = session.get(url)
+    assert response.status_code == 200
+    assert response.tls is None  # type: ignore[attr-defined]  # no details, still a response
+    with SecureSession(ca_bundle=ca_path) as session, pytest.raises(requests.exceptions.SSLError):
+        session.get(url)  # the explanation failed: the original error, not a crash
+    pin = "sha256//" + base64.b64encode(b"\5" * 32).decode()
+    with (
+        SecureSession(verify=False, pins=[pin]) as session,
+        pytest.raises(PinMismatchError, match="cannot be parsed"),
+    ):
+        session.get(url)  # fails closed
+
+
+def test_a_server_hanging_up_on_a_request_is_not_a_certificate_problem(
+    ca: trustme.CA, ca_path: str
+) -> None:
+    from .test_faults import fault_server
+
+    ctx = server_context(ca.issue_cert("127.0.0.1"), client_ca=ca)  # asks for a certificate
+
+    def read_then_hang_up(conn: socket.socket, index: int) -> None:
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(65536)  # the request arrives, then the server just closes
+
+    leaf = ca.issue_cert("ok@example.test", common_name="fine")
+    identity = ClientCert(leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
+    for tls_kwargs in ({"client_cert": identity}, {}):
+        with (
+            fault_server(read_then_hang_up) as url,
+            SecureSession(ca_bundle=ca_path, **tls_kwargs) as session,  # type: ignore[arg-type]
+            pytest.raises(requests.exceptions.ConnectionError) as info,
+        ):
+            session.get(url, timeout=5)
+        assert not isinstance(info.value, ClientCertificateRequiredError)
+
+
+def test_a_failing_password_callable_on_rotation_never_reaches_requests(
+    server: KeepAliveHTTPSServer, ca: trustme.CA, ca_path: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from securesession import _context
+
+    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    leaf = ca.issue_cert("rot@example.test", common_name="rot")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_bytes(leaf.cert_chain_pems[0].bytes())
+    key.write_bytes(leaf.private_key_pem.bytes())
+    calls = {"n": 0}
+
+    def password() -> str:
+        calls["n"] += 1
+        if calls["n"] > 2:  # the vault went away after the session was built
+            raise RuntimeError("vault unavailable")
+        return "unused"  # the key is not encrypted: the password is never needed
+
+    with SecureSession(
+        ca_bundle=ca_path, client_cert=ClientCert(cert, key, password=password)
+    ) as s:
+        assert s.get(server.url_for("/")).status_code == 200
+        cert.touch()  # a "rotation"
+        for _ in range(4):  # seen, held still, reloaded (fails), served from the old one
+            assert s.get(server.url_for("/"), headers={"Connection": "close"}).status_code == 200
+
+
+def test_a_skipped_directory_file_completed_in_place_is_loaded(
+    other_server: KeepAliveHTTPSServer,
+    other_ca_path: str,
+    ca_path: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from securesession import _context
+
+    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    (tmp_path / "ca.pem").write_bytes(Path(ca_path).read_bytes())
+    late = tmp_path / "late.pem"
+    late.write_bytes(b"")  # created empty: skipped at first
+    with SecureSession(ca_bundle=tmp_path) as session:
+        with pytest.raises(UnknownIssuerError):
+            session.get(other_server.url_for("/"))
+        with open(late, "r+b") as f:  # completed in place: the directory does not change
+            f.write(Path(other_ca_path).read_bytes())
+        session.tls.ssl_context()
+        session.tls.ssl_context()
+        assert session.get(other_server.url_for("/")).status_code == 200
+
+
+def test_bytes_method_like_requests(server: KeepAliveHTTPSServer, ca_path: str) -> None:
+    with SecureSession(ca_bundle=ca_path) as session:
+        assert session.request(b"GET", server.url_for("/")).status_code == 200  # type: ignore[arg-type]
+
+
+def test_resumption_key_uses_the_origin_port_behind_a_proxy(
+    server: KeepAliveHTTPSServer, ca_path: str
+) -> None:
+    with connect_proxy() as proxy, SecureSession(ca_bundle=ca_path) as session:
+        session.proxies = {"https": proxy.url}
+        session.get(server.url_for("/"), headers={"Connection": "close"})
+        cache = session.tls.ssl_context()._securesession_sessions  # type: ignore[attr-defined]
+        assert list(cache._sessions) == [("127.0.0.1", server.port)]
+        assert session.get(server.url_for("/")).tls.session_reused  # type: ignore[attr-defined]

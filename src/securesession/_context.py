@@ -30,7 +30,7 @@ from typing import Any
 from ._config import SYSTEM_CAS, ClientCert, TLSConfig, _TrustStore
 from ._memfile import in_memory_file
 from ._resume import SessionCache, session_key
-from ._threadstate import note_started
+from ._threadstate import note_completed, note_started, origin_port
 from .errors import CertificateExpiresSoonWarning, CertificateFileError, TLSConfigError
 
 __all__ = ["RECHECK_INTERVAL", "build_ssl_context"]
@@ -50,8 +50,10 @@ _PEM_CERT_RE = re.compile(
 )
 _CRL_RE = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
 
-# (path, st_mtime_ns, st_size, st_ino): what must stay equal for a file not to be re-read.
-_FileStamp = tuple[str, int, int, int]
+# (path, st_mtime_ns, st_ctime_ns, st_size, st_ino): what must stay equal for a file
+# not to be re-read (ctime catches a chmod that makes a rotated file readable).
+_FileStamp = tuple[str, int, int, int, int]
+_RETRY_FAILED = 30.0  # seconds before a reload that failed is tried again on unchanged files
 
 
 def _check_pins_after_handshake(conn: ssl.SSLSocket | ssl.SSLObject) -> None:
@@ -65,8 +67,10 @@ def _check_pins_after_handshake(conn: ssl.SSLSocket | ssl.SSLObject) -> None:
 class _PinnedSSLSocket(ssl.SSLSocket):
     """Checks the SPKI pins right after the handshake, before the caller sends a byte."""
 
-    def do_handshake(self, block: bool = False) -> None:  # stdlib signature
+    def do_handshake(self, block: bool = False) -> None:  # stdlib's
         super().do_handshake(block)
+        if not self.server_side:
+            note_completed()
         _check_pins_after_handshake(self)
 
 
@@ -110,7 +114,10 @@ class _SealedSSLContext(ssl.SSLContext):
         if not server_side:
             note_started()
         cache = self._securesession_sessions
-        key = session_key(sock, server_hostname) if cache is not None and not server_side else None
+        # Resumption only for connections our pool makes: it tells the origin's port,
+        # which a socket behind a CONNECT proxy cannot (its peer is the proxy).
+        port = origin_port() if cache is not None and not server_side else None
+        key = session_key(server_hostname, port)
         if key is not None and session is None:
             session = cache.get(key)  # type: ignore[union-attr]  # key implies cache
         wrapped = super().wrap_socket(
@@ -196,7 +203,7 @@ def _read_stamped(path: str, field: str = "ca_bundle") -> tuple[bytes, _FileStam
     except OSError as exc:
         msg = f"{field}: cannot read {path}: {exc.strerror or exc}"
         raise CertificateFileError(msg) from exc
-    return data, (path, st.st_mtime_ns, st.st_size, st.st_ino)
+    return data, (path, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 def _stamp(path: str) -> _FileStamp | None:
@@ -204,7 +211,7 @@ def _stamp(path: str) -> _FileStamp | None:
         st = os.stat(path)
     except OSError:
         return None
-    return (path, st.st_mtime_ns, st.st_size, st.st_ino)
+    return (path, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 def _add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
@@ -285,6 +292,8 @@ def _load_directory(ctx: ssl.SSLContext, path: str, stamps: list[_FileStamp]) ->
             _load_file(ctx, entry.path, stamps)
             found += 1
         except CertificateFileError as exc:
+            # Stamped all the same: completing it in place would not touch the directory.
+            stamps.extend(s for s in [_stamp(entry.path)] if s is not None)
             log.debug("ca_bundle: skipping %s in %s: %s", entry.name, path, exc)
     if found == 0:
         msg = f"ca_bundle: directory {path} holds no certificate file"
@@ -490,6 +499,7 @@ class _Entry:
     # for one interval, so a file still being written is never loaded half-done.
     pending: tuple[_FileStamp | None, ...] | None = None
     failed: tuple[_FileStamp | None, ...] | None = None  # last state that did not load
+    failed_at: float = 0.0
 
 
 class _ContextCache:
@@ -520,19 +530,23 @@ class _ContextCache:
                     entry.pending = None
                 elif current != entry.pending:
                     entry.pending = current  # changed: let writers finish first
-                elif current != entry.failed:
-                    self._rebuild(tls, entry, current)
+                elif current != entry.failed or now - entry.failed_at >= _RETRY_FAILED:
+                    # A new state, or an old failure worth another try (a password
+                    # store that lagged behind the files, a permission fixed later).
+                    self._rebuild(tls, entry, current, now)
             return entry.context
 
     @staticmethod
-    def _rebuild(tls: TLSConfig, entry: _Entry, current: tuple[_FileStamp | None, ...]) -> None:
+    def _rebuild(
+        tls: TLSConfig, entry: _Entry, current: tuple[_FileStamp | None, ...], now: float
+    ) -> None:
         try:
             entry.context, entry.stamps = _build(tls)
-        except (TLSConfigError, OSError) as exc:
+        except Exception as exc:  # whatever broke, the old context still works
             # A bad rotation (a file of the wrong kind, a key that does not match its
-            # new certificate yet): keep serving the last good context; try again
-            # when the files change again.
-            entry.failed = current
+            # new certificate yet, a password callable that fails): keep serving the
+            # last good context; try again when the files change, or later.
+            entry.failed, entry.failed_at = current, now
             log.warning("keeping the previous TLS context: reloading failed: %s", exc)
         else:
             entry.pending = entry.failed = None

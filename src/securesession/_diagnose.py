@@ -84,6 +84,7 @@ _NOT_TLS_REASONS = frozenset(
     {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}
 )
 _PROBE_TIMEOUT = 5.0
+_LISTEN = 1.0  # how long a probe waits to see a server hang up after the handshake
 _VERSION_NAMES = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
 _SOCKET_VERSION_NAMES = {
     "TLSv1": "TLS 1.0",
@@ -102,11 +103,20 @@ class Probe:
     cipher: str | None = None
     cert_requested: bool = False
     error: str | None = None
+    hung_up: bool | None = None  # after the handshake, did the server close on its own?
 
     @property
     def leaf(self) -> CertFacts | None:
-        """Facts about the server's own certificate, if it sent one."""
-        return cert_facts(self.chain[0]) if self.chain else None
+        """Facts about the server's own certificate, if it sent one we can read."""
+        return _facts(self.chain[0]) if self.chain else None
+
+
+def _facts(der: bytes) -> CertFacts | None:
+    """`cert_facts`, or None for a certificate cryptography cannot parse (OpenSSL can)."""
+    try:
+        return cert_facts(der)
+    except Exception:  # the message just says less
+        return None
 
 
 def _parse_certificate_message(data: bytes, tls13: bool) -> tuple[bytes, ...]:
@@ -128,20 +138,34 @@ def _parse_certificate_message(data: bytes, tls13: bool) -> tuple[bytes, ...]:
     return tuple(certs)
 
 
-def probe(host: str, port: int, server_hostname: str, timeout: float, *, legacy: bool) -> Probe:
+def probe(
+    host: str,
+    port: int,
+    server_hostname: str,
+    timeout: float,
+    *,
+    legacy: bool,
+    context: ssl.SSLContext | None = None,
+    listen: float = 0.0,
+) -> Probe:
     """Handshake with ``host:port`` once, to see what the server presents and speaks.
 
-    Diagnostic only: it verifies nothing on purpose (it must see a certificate that
-    failed verification), sends no application data and is closed at once; its
-    result only ever feeds an error message.
+    Diagnostic only: without ``context`` it verifies nothing on purpose (it must see a
+    certificate that failed verification); it never sends application data and is
+    closed at once; its result only ever feeds an error message. With ``listen``, it
+    then waits that long to see whether the server hangs up by itself (how TLS 1.3
+    servers refuse a client certificate) or waits for a request.
     """
     result = Probe()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # diagnostic probe only; see the docstring
-    if legacy:  # to name the version of a server that speaks only TLS 1.0/1.1
-        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    if context is None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # diagnostic probe only; see the docstring
+        if legacy:  # to name the version of a server that speaks only TLS 1.0/1.1
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    else:
+        ctx = context  # shared and read-only: no message hook, and no resumed session
 
     def record(
         conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes
@@ -155,13 +179,17 @@ def probe(host: str, port: int, server_hostname: str, timeout: float, *, legacy:
         elif msg_type == 13:  # CertificateRequest
             result.cert_requested = True
 
-    if hasattr(ctx, "_msg_callback"):  # CPython's hook for TLS messages; absent elsewhere
+    if context is None and hasattr(ctx, "_msg_callback"):  # CPython's TLS message hook
         ctx._msg_callback = record
     try:
         with (
             socket.create_connection((host.strip("[]"), port), timeout=timeout) as raw,
-            ctx.wrap_socket(raw, server_hostname=server_hostname) as sock,
+            # Unbound call: skips our wrap_socket, which would offer a cached session
+            # (a resumed handshake shows nothing about a certificate).
+            ssl.SSLContext.wrap_socket(ctx, raw, server_hostname=server_hostname) as sock,
         ):
+            if listen:
+                result.hung_up = _hangs_up(sock, listen)
             if not result.chain:
                 der = sock.getpeercert(binary_form=True)
                 result.chain = (der,) if der else ()
@@ -173,6 +201,17 @@ def probe(host: str, port: int, server_hostname: str, timeout: float, *, legacy:
     except (OSError, ValueError) as exc:
         result.error = getattr(exc, "reason", None) or type(exc).__name__
     return result
+
+
+def _hangs_up(sock: ssl.SSLSocket, seconds: float) -> bool:
+    """Whether the server closes (or sends an alert) within ``seconds`` of the handshake."""
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) == b""  # data before any request would be odd: not a hang-up
+    except TimeoutError:
+        return False  # it waits for a request, as a server that accepted us does
+    except OSError:
+        return True  # an alert or a reset
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:
@@ -241,7 +280,19 @@ def _versions(tls: TLSConfig) -> str:
     return low if low == high else f"{low} to {high}"
 
 
-def diagnose(
+def diagnose(exc: BaseException, url: str, tls: TLSConfig, **kwargs: Any) -> TLSError | None:
+    """Return the typed, explained error for ``exc``, or None if it is not a TLS failure.
+
+    Never raises: if explaining fails (a certificate `cryptography` cannot parse, a
+    probe that misbehaves), the caller re-raises the original error.
+    """
+    try:
+        return _diagnose(exc, url, tls, **kwargs)
+    except Exception:  # an explanation must never replace the error
+        return None
+
+
+def _diagnose(
     exc: BaseException,
     url: str,
     tls: TLSConfig,
@@ -251,7 +302,6 @@ def diagnose(
     new_connection: bool,
     in_handshake: bool = False,
 ) -> TLSError | None:
-    """Return the typed, explained error for ``exc``, or None if it is not a TLS failure."""
     root = _root_cause(exc)
     if root is None:
         return None
@@ -262,8 +312,8 @@ def diagnose(
     sni = tls.server_hostname or host
     limit = min(timeout or _PROBE_TIMEOUT, _PROBE_TIMEOUT)
 
-    def look(*, legacy: bool = False) -> Probe:
-        return Probe() if proxied else probe(host, port, sni, limit, legacy=legacy)
+    def look(*, legacy: bool = False, **options: Any) -> Probe:
+        return Probe() if proxied else probe(host, port, sni, limit, legacy=legacy, **options)
 
     if isinstance(root, TimeoutError) and not isinstance(root, ssl.SSLError):
         msg = (
@@ -281,7 +331,7 @@ def diagnose(
         )
         return TLSError(msg, host=host, port=port, reason=getattr(root, "reason", None))
     if isinstance(root, PinCheckFailed):
-        leaf = cert_facts(root.der) if root.der else None
+        leaf = _facts(root.der) if root.der else None
         msg = (
             f"TLS connection to {where} refused: the server's public key matches none of the "
             f"configured pins. Expected one of {', '.join(root.expected)}; the server presented "
@@ -347,11 +397,17 @@ def _client_cert_error(
     look: Any,
 ) -> TLSError | None:
     identity = tls._identity
-    # A refused handshake (TLS 1.2) or a connection closed right after a new handshake
-    # (TLS 1.3 servers judge the client certificate after the client has finished its
-    # half): a client certificate is the cause only if the server asked for one.
-    if reason not in _CLIENT_CERT_REASONS and not look().cert_requested:
-        return None
+    if reason not in _CLIENT_CERT_REASONS:
+        # A refused handshake (TLS 1.2), or a connection closed right after a new
+        # handshake: TLS 1.3 servers judge the client certificate after the client has
+        # finished its half. Confirm with a probe rather than guess from an EOF.
+        if identity is None:
+            seen = look(listen=_LISTEN)
+            refused = reason == "SSLV3_ALERT_HANDSHAKE_FAILURE" or bool(seen.hung_up)
+            if not (seen.cert_requested and refused):
+                return None
+        elif not look(context=tls.ssl_context(), listen=_LISTEN).hung_up:
+            return None  # the server keeps a connection that shows our certificate
     if identity is not None:
         alert = f" (alert {reason})" if reason else " (it hung up after the handshake)"
         msg = (
@@ -437,7 +493,8 @@ def _verification_error(
         )
         return IncompleteChainError(msg, **kwargs, host=host, port=port)
     if code in _UNKNOWN_ISSUER or code == _SELF_SIGNED_IN_CHAIN:
-        root_name = cert_facts(seen.chain[-1]).subject if len(seen.chain) > 1 else None
+        top = _facts(seen.chain[-1]) if len(seen.chain) > 1 else None
+        root_name = top.subject if top is not None else None
         issuer = root_name or (leaf.issuer if leaf else "its issuer")
         maybe = (
             f" If {leaf.issuer} is an intermediate CA, the server may also be failing to send it."

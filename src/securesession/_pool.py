@@ -17,7 +17,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ._resume import remember
-from ._threadstate import note_completed
+from ._threadstate import connecting_to
 
 if TYPE_CHECKING:
     from ._tlsinfo import TLSInfo
@@ -35,7 +35,6 @@ def _after_handshake(conn: HTTPSConnection) -> TLSInfo | None:
     sock: Any = conn.sock
     tls = getattr(conn.ssl_context, "_securesession_tls", None)
     info = tls_info(sock)
-    note_completed()
     if info is None:
         return None
     if log.isEnabledFor(logging.DEBUG):
@@ -73,7 +72,9 @@ class _HTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
         self.securesession_tls = None
         self._session_saved = False
-        super().connect()
+        # Through a CONNECT tunnel, self.port is the proxy's; the tunnel port is the origin's.
+        with connecting_to(getattr(self, "_tunnel_port", None) or self.port):
+            super().connect()
         self.securesession_tls = _after_handshake(self)
 
     def getresponse(self) -> Any:  # urllib3's, plus remembering the TLS session

@@ -53,14 +53,10 @@ class SessionCache:
         return len(self._sessions)
 
 
-def session_key(sock: Any, server_hostname: str | None) -> SessionKey | None:
-    """The cache key of a client socket about to handshake: (SNI name, peer port)."""
-    if not server_hostname:
+def session_key(server_hostname: str | None, port: int | None) -> SessionKey | None:
+    """The cache key of a client connection about to handshake: (SNI name, origin port)."""
+    if not server_hostname or port is None:
         return None
-    try:
-        port = int(sock.getpeername()[1])
-    except (OSError, IndexError, TypeError, ValueError):
-        return None  # not connected yet: nothing to resume
     return (server_hostname, port)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import http.cookiejar
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,20 +28,23 @@ _BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _OPENSSL_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
-def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
-    """Do what requests. `get_environ_proxies` does, without its two full scans of `os.environ`.
+# macOS and Windows also read proxies from the system (SystemConfiguration, the
+# registry) when no variable is set: there, always ask requests.
+_ENVIRONMENT_ONLY = sys.platform not in ("darwin", "win32")
 
-    A proxy from the environment can only apply through ``<scheme>_proxy`` or
-    ``all_proxy`` (lower or upper case, as requests and urllib read them). When none of
-    those is set, requests' answer selects no proxy either, so we return {} after four
-    dictionary lookups; when one is set, we ask requests itself (exact semantics:
+
+def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
+    """Do what requests' `get_environ_proxies` does, without its two full scans of `os.environ`.
+
+    On platforms where proxies come from the environment only, a proxy can apply only
+    if some variable is named ``*_proxy`` (in any case, as urllib reads them). When
+    none is, requests' answer selects no proxy either, so we return {} after one pass
+    over the variable names; when one is, we ask requests itself (exact semantics:
     no_proxy matching, CIDR ranges, empty lowercase overriding uppercase, CGI).
     """
-    scheme = url.partition(":")[0].lower()
-    for key in (f"{scheme}_proxy", "all_proxy"):
-        if os.environ.get(key) or os.environ.get(key.upper()):
-            return get_environ_proxies(url, no_proxy=no_proxy)
-    return {}
+    if _ENVIRONMENT_ONLY and not any(name[-6:].lower() == "_proxy" for name in os.environ):
+        return {}
+    return get_environ_proxies(url, no_proxy=no_proxy)
 
 
 # The mapping types requests itself builds; anything else takes requests' own path.
@@ -193,7 +197,7 @@ class SecureSession(requests.Session):
         params = _merge(request.params, self.params, collections.OrderedDict)
         prepared = PreparedRequest()
         prepared.prepare(
-            method=str(request.method).upper(),
+            method=request.method.upper(),  # type: ignore[union-attr]  # as requests does
             url=request.url,
             files=request.files,
             data=request.data,

@@ -116,12 +116,19 @@ class TLSInfo:
 
 
 def tls_info(sock: Any) -> TLSInfo | None:
-    """Capture `TLSInfo` from a connected `ssl.SSLSocket` (or urllib3's SSLTransport)."""
+    """Capture `TLSInfo` from a connected `ssl.SSLSocket` (or urllib3's SSLTransport).
+
+    None when there is no certificate, or one that `cryptography` cannot parse
+    (OpenSSL is more lenient): a response is never lost for want of its details.
+    """
     der = sock.getpeercert(binary_form=True)
     cipher = sock.cipher()
     if not der or not cipher:
         return None
-    facts = cert_facts(der)
+    try:
+        facts = cert_facts(der)
+    except Exception:  # any parse failure: no details, not no response
+        return None
     return TLSInfo(
         version=sock.version() or "",
         cipher=cipher[0],
@@ -153,9 +160,12 @@ class PinCheckFailed(ssl.SSLError):
 
 
 def check_pins(sock: Any, pins: tuple[str, ...]) -> None:
-    """Raise `PinCheckFailed` unless the peer's SPKI pin is one of ``pins``."""
+    """Raise `PinCheckFailed` unless the peer's SPKI pin is one of ``pins`` (fails closed)."""
     der = sock.getpeercert(binary_form=True)
-    actual = pin_of(der) if der else "(no certificate)"
+    try:
+        actual = pin_of(der) if der else "(no certificate)"
+    except Exception:  # a key we cannot read cannot match a pin
+        actual = "(a certificate that cannot be parsed)"
     if actual not in pins:
         raise PinCheckFailed(pins, actual, der or b"")
 
