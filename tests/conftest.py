@@ -15,6 +15,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from securesession import _context
+from securesession._localserver import common_name
+from securesession._testing import client_certificate
 
 from ._server import KeepAliveHTTPSServer, keepalive_server
 
@@ -100,17 +102,9 @@ def pem_context(tmp_path: Path, cert_pem: bytes, key_pem: bytes) -> ssl.SSLConte
     return ctx
 
 
-def peer_subject(request: Request) -> str:
-    """The CN of the client certificate the connection presented, or ''."""
-    sock = request.environ.get("werkzeug.socket")
-    cert = sock.getpeercert() if sock is not None else None
-    if not cert:
-        return ""
-    return next(v for rdn in cert["subject"] for k, v in rdn if k == "commonName")
-
-
 def _echo(request: Request) -> Response:
-    return Response(f"ok {peer_subject(request)}".strip(), content_type="text/plain")
+    cn = common_name(client_certificate(request))
+    return Response(f"ok {cn}".strip(), content_type="text/plain")
 
 
 ServerFactory = Callable[..., HTTPServer]

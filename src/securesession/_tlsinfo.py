@@ -7,7 +7,6 @@ import dataclasses
 import datetime
 import functools
 import hashlib
-import ipaddress
 import ssl
 from typing import Any
 
@@ -168,12 +167,3 @@ def check_pins(sock: Any, pins: tuple[str, ...]) -> None:
         actual = "(a certificate that cannot be parsed)"
     if actual not in pins:
         raise PinCheckFailed(pins, actual, der or b"")
-
-
-def is_ip(host: str) -> bool:
-    """Whether ``host`` is an IP address literal (brackets allowed)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
