@@ -14,7 +14,7 @@ import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from securesession import _context
+from securesession import _cache
 from securesession._localserver import common_name
 from securesession._testing import client_certificate
 
@@ -44,9 +44,9 @@ def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_context_cache() -> Iterator[None]:
     # Each test sees contexts built from its own files, never a neighbour's.
-    _context._CACHE.clear()
+    _cache.CACHE.clear()
     yield
-    _context._CACHE.clear()
+    _cache.CACHE.clear()
 
 
 @pytest.fixture(scope="session")

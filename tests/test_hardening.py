@@ -292,9 +292,9 @@ def test_a_failing_password_callable_on_rotation_never_reaches_requests(
     server: KeepAliveHTTPSServer, ca: trustme.CA, ca_path: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from securesession import _context
+    from securesession import _cache
 
-    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
     leaf = ca.issue_cert("rot@example.test", common_name="rot")
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.write_bytes(leaf.cert_chain_pems[0].bytes())
@@ -323,9 +323,9 @@ def test_a_skipped_directory_file_completed_in_place_is_loaded(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from securesession import _context
+    from securesession import _cache
 
-    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
     (tmp_path / "ca.pem").write_bytes(Path(ca_path).read_bytes())
     late = tmp_path / "late.pem"
     late.write_bytes(b"")  # created empty: skipped at first

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import trustme
 
-from securesession import ClientCert, SecureSession, _context
+from securesession import ClientCert, SecureSession, _cache
 
 from .conftest import KeepAliveFactory
 
 CLOSE = {"Connection": "close"}
 # Documented: a change is used once files held still for one interval.
-DEADLINE = 2 * _context.RECHECK_INTERVAL + 2.0
+DEADLINE = 2 * _cache.RECHECK_INTERVAL + 2.0
 
 
 def write_slowly(path: Path, data: bytes) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import ssl
-import time
 from pathlib import Path
 
 import certifi
@@ -15,11 +14,13 @@ import trustme
 from securesession import (
     DEFAULT_CAS,
     SYSTEM_CAS,
+    CertificateFileError,
     SecureSession,
     TLSAdapter,
     TLSConfig,
     UnknownIssuerError,
-    _context,
+    _cache,
+    _trust,
     build_ssl_context,
 )
 
@@ -193,7 +194,7 @@ def test_rotated_file_is_reloaded(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(ca.cert_pem.bytes())
     old = make_keepalive(ca.issue_cert("127.0.0.1"))
@@ -215,39 +216,36 @@ def test_rotated_file_is_reloaded(
 
 
 def test_unchanged_files_are_not_read_again(ca_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
     tls = TLSConfig(ca_bundle=ca_path)
     first = tls.ssl_context()
     reads: list[str] = []
-    real_load = _context._load_file
+    real_load = _trust._load_file
     monkeypatch.setattr(
-        _context, "_load_file", lambda ctx, p, stamps: reads.append(p) or real_load(ctx, p, stamps)
+        _trust, "_load_file", lambda ctx, p, stamps: reads.append(p) or real_load(ctx, p, stamps)
     )
     for _ in range(5):
         assert tls.ssl_context() is first
     assert reads == []
-    Path(ca_path).touch()  # a new mtime: seen at the next check, loaded at the one after
-    assert tls.ssl_context() is first
+    Path(ca_path).touch()  # a new mtime, already one (zero-second) interval old: reloaded
     assert tls.ssl_context() is not first
     assert reads == [ca_path]
 
 
-def test_failed_reload_keeps_the_last_good_context(
+def test_broken_rotation_fails_closed(
     ca: trustme.CA,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(_context, "RECHECK_INTERVAL", 0.0)
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(ca.cert_pem.bytes())
     tls = TLSConfig(ca_bundle=bundle)
     first = tls.ssl_context()
-    time.sleep(0.01)
     bundle.write_text("-----BEGIN CERTIFICATE-----\ntrunc")  # a bad rotation
-    assert tls.ssl_context() is first  # seen changed: waits one interval
-    assert tls.ssl_context() is first  # held still, reloaded, failed: keeps the old one
-    assert "keeping the previous TLS context" in caplog.text
-    caplog.clear()
-    assert tls.ssl_context() is first
-    assert caplog.text == ""  # not retried (nor logged) until the file changes again
+    with pytest.raises(CertificateFileError, match="bundle.pem"):
+        tls.ssl_context()
+    assert "TLS trust no longer loads" in caplog.text
+    bundle.write_bytes(ca.cert_pem.bytes())
+    assert tls.ssl_context() is not first

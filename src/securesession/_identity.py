@@ -21,6 +21,7 @@ import secrets
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from ._files import FileStamp, read_file
 from ._memfile import in_memory_file
 from .errors import CertificateFileError, KeyMismatchError, KeyPasswordError, TLSConfigError
 
@@ -44,7 +45,7 @@ class Identity:
     chain: tuple[x509.Certificate, ...]
     key: PrivateKeyTypes = dataclasses.field(repr=False)
     source: str  # what to call it in messages: a path or "in-memory data"
-    files: tuple[str, ...]  # the files it was read from, for rotation
+    stamps: tuple[FileStamp, ...]  # the files it was read from, as read, for rotation
 
     @property
     def leaf(self) -> x509.Certificate:
@@ -71,15 +72,12 @@ def resolve_password(password: Any) -> bytes | None:
     raise TypeError(msg)
 
 
-def _read(field: str, value: str | bytes) -> bytes:
+def _read(field: str, value: str | bytes, stamps: list[FileStamp]) -> bytes:
     if isinstance(value, bytes):
         return value
-    try:
-        with open(value, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        msg = f"{field}: cannot read {value}: {exc.strerror or exc}"
-        raise CertificateFileError(msg) from exc
+    data, file_stamp = read_file(value, field)
+    stamps.append(file_stamp)
+    return data
 
 
 def _parse_chain(data: bytes, source: str) -> tuple[x509.Certificate, ...]:
@@ -154,10 +152,11 @@ def read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> 
         KeyMismatchError: the key does not belong to the certificate.
         TLSConfigError: the certificate has expired.
     """
-    cert_data = _read("client_cert", cert)
+    stamps: list[FileStamp] = []
+    cert_data = _read("client_cert", cert, stamps)
     chain = _parse_chain(cert_data, describe(cert))
     key_source = describe(key if key is not None else cert)
-    key_data = _read("client_cert key", key) if key is not None else cert_data
+    key_data = _read("client_cert key", key, stamps) if key is not None else cert_data
     block = _key_block(key_data)
     if block is None:
         where = f"{key_source}" if key is not None else f"{key_source} (no key= was given)"
@@ -179,8 +178,7 @@ def read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> 
             f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC; servers will reject it"
         )
         raise TLSConfigError(msg)
-    files = tuple(p for p in (cert, key) if isinstance(p, str))
-    return Identity(chain, private_key, describe(cert), files)
+    return Identity(chain, private_key, describe(cert), tuple(stamps))
 
 
 def pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes]:

@@ -1,0 +1,121 @@
+"""Reading the files a configuration names: regular files only, bounded, consistent.
+
+Every certificate, key, CRL, PKCS#12 and CA file securesession reads goes
+through `read_file`, so three promises hold in one place:
+
+* **Regular files only.** A FIFO would block ``open()`` forever, a device
+  (``/dev/zero``) would be read until memory runs out, a socket cannot be read
+  at all. The path is opened with ``O_NONBLOCK`` (so opening a FIFO cannot hang)
+  and the descriptor's own ``fstat`` decides: anything but a regular file is a
+  `CertificateFileError` at once.
+* **Bounded.** No file over `MAX_FILE_SIZE` is read; the read itself is capped
+  too, so a file that grows while it is read cannot exceed it.
+* **Consistent.** Content and stamp come from the same descriptor. A file
+  rewritten in place while it was read (its size or mtime moved) is read
+  again, a few times, instead of failing: an atomic ``os.replace`` never
+  disturbs an open descriptor, and a writer that is still busy settles.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from .errors import CertificateFileError
+
+__all__ = ["MAX_FILE_SIZE", "FileStamp", "read_file", "stamp"]
+
+MAX_FILE_SIZE = 16 * 1024 * 1024
+"""The largest certificate, key, CRL or bundle file securesession reads (16 MiB).
+
+certifi's bundle is ~300 KB; a file a hundred times that size is a mistake or an attack."""
+
+# (path, st_mtime_ns, st_ctime_ns, st_size, st_ino): what must stay equal for a file
+# not to be re-read (ctime catches a chmod that makes a rotated file readable).
+FileStamp = tuple[str, int, int, int, int]
+
+_ATTEMPTS = 3  # reads of a file that keeps changing under us before giving up
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
+
+
+def _stamp_of(path: str, st: os.stat_result) -> FileStamp:
+    return (path, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def check_regular(field: str, path: str, st: os.stat_result) -> None:
+    """Raise `CertificateFileError` unless ``st`` is a regular file of bounded size."""
+    if not stat.S_ISREG(st.st_mode):
+        msg = f"{field}: {path} is {_kind(st.st_mode)}, not a regular file"
+        raise CertificateFileError(msg)
+    if st.st_size > MAX_FILE_SIZE:
+        msg = (
+            f"{field}: {path} is {st.st_size} bytes, over the {MAX_FILE_SIZE}-byte limit "
+            "for certificate, key and CRL files"
+        )
+        raise CertificateFileError(msg)
+
+
+def read_file(path: str, field: str) -> tuple[bytes, FileStamp]:
+    """Read a regular file of at most `MAX_FILE_SIZE` bytes; return it with its stamp.
+
+    Args:
+        path: The file.
+        field: The configuration field it came from, for messages ("ca_bundle").
+
+    Raises:
+        CertificateFileError: missing, unreadable, not a regular file, too big,
+            or still changing after a few reads (names ``field`` and ``path``).
+    """
+    for _ in range(_ATTEMPTS):
+        try:
+            # O_NONBLOCK: opening a FIFO with no writer would otherwise block forever.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            msg = f"{field}: cannot read {path}: {exc.strerror or exc}"
+            raise CertificateFileError(msg) from exc
+        try:
+            before = os.fstat(fd)
+            check_regular(field, path, before)
+            chunks = []
+            left = MAX_FILE_SIZE + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            after = os.fstat(fd)
+        except OSError as exc:
+            if isinstance(exc, CertificateFileError):
+                raise
+            msg = f"{field}: cannot read {path}: {exc.strerror or exc}"
+            raise CertificateFileError(msg) from exc
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > MAX_FILE_SIZE:
+            msg = f"{field}: {path} grew over the {MAX_FILE_SIZE}-byte limit while it was read"
+            raise CertificateFileError(msg)
+        if _stamp_of(path, before) == _stamp_of(path, after) and len(data) == after.st_size:
+            return data, _stamp_of(path, after)
+    msg = f"{field}: {path} kept changing while it was being read; is a writer still busy?"
+    raise CertificateFileError(msg)
+
+
+def stamp(path: str) -> FileStamp | None:
+    """The current stamp of ``path`` (None when it cannot be stat'ed)."""
+    try:
+        return _stamp_of(path, os.stat(path))
+    except OSError:
+        return None
