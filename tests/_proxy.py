@@ -8,14 +8,14 @@ with the test.
 from __future__ import annotations
 
 import contextlib
-import select
+import selectors
 import socket
 import socketserver
 import ssl
 import threading
 from collections.abc import Iterator
 
-_IDLE_TIMEOUT = 10.0
+_IDLE_TIMEOUT = 60.0  # churn tests keep a thousand tunnels open for a while
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -23,6 +23,8 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         client: socket.socket = self.request
+        # Small relayed writes would otherwise wait for delayed ACKs (~40 ms each).
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.server.tls is None:
             self._serve(client)
             return
@@ -46,24 +48,31 @@ class _Handler(socketserver.BaseRequestHandler):
             return
         self.server.targets.append(target)
         with socket.create_connection(("127.0.0.1", int(port)), timeout=_IDLE_TIMEOUT) as upstream:
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             self._relay(client, upstream)
 
     @staticmethod
     def _relay(client: socket.socket, upstream: socket.socket) -> None:
         peers = {client: upstream, upstream: client}
-        while True:
-            readable, _, _ = select.select(list(peers), [], [], _IDLE_TIMEOUT)
-            if not readable:
-                return
-            for sock in readable:
-                data = sock.recv(65536)
-                if not data:
+        # A selector, not select(): churn tests hold descriptors numbered past 1024.
+        with selectors.DefaultSelector() as selector:
+            for sock in peers:
+                selector.register(sock, selectors.EVENT_READ)
+            while True:
+                ready = selector.select(_IDLE_TIMEOUT)
+                if not ready:
                     return
-                peers[sock].sendall(data)
-                # TLS may hold decrypted bytes that select() cannot see.
-                while isinstance(sock, ssl.SSLSocket) and sock.pending():
-                    peers[sock].sendall(sock.recv(sock.pending()))
+                for key, _ in ready:
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    peers[sock].sendall(data)
+                    # TLS may hold decrypted bytes that the selector cannot see.
+                    while isinstance(sock, ssl.SSLSocket) and sock.pending():
+                        peers[sock].sendall(sock.recv(sock.pending()))
 
 
 class _ProxyServer(socketserver.ThreadingTCPServer):

@@ -17,6 +17,7 @@ context of every new connection. TLSAdapter replaces that path:
 
 from __future__ import annotations
 
+import collections
 import os
 import ssl
 import threading
@@ -31,7 +32,7 @@ from urllib3 import proxy_from_url
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util import parse_url
 
-from . import _threadstate
+from . import _cache, _threadstate
 from ._config import TLSConfig
 from ._pool import POOL_CLASSES, tls_of
 from .errors import CertificateFileError, TLSError
@@ -39,6 +40,7 @@ from .errors import CertificateFileError, TLSError
 __all__ = ["TLSAdapter"]
 
 _MAX_DERIVED = 64  # distinct per-request (verify, cert) combinations remembered per adapter
+_MAX_PROXY_MANAGERS = 8  # HTTPS proxy managers kept per adapter; evicted ones are closed
 
 
 class _EnvCABundle(str):
@@ -105,21 +107,31 @@ class TLSAdapter(HTTPAdapter):
         elif not isinstance(tls, TLSConfig):
             msg = f"TLSAdapter() takes a TLSConfig, got {type(tls).__name__}"
             raise TypeError(msg)
-        tls.ssl_context()  # build (or reuse) now: a bad file fails here, not on a request
+        # Build (or reuse) now, so a bad file fails here, not on a request; and hold
+        # the cache entry, so that a context this adapter uses is never evicted.
+        self._held = _cache.CACHE.hold(tls)
         self.tls = tls
-        self._derived: dict[tuple[Any, ...], TLSConfig] = {}
-        self._derived_lock = threading.Lock()
-        self._tls_proxy_managers: dict[tuple[str, ssl.SSLContext], Any] = {}
+        self._init_state()
         super().__init__(**kwargs)
+
+    def _init_state(self) -> None:
+        # (verify, cert) -> (effective TLSConfig, its held cache entry)
+        self._derived: dict[tuple[Any, ...], tuple[TLSConfig, object]] = {}
+        self._derived_lock = threading.Lock()
+        # origin TLSConfig -> (proxy TLSConfig, its held cache entry)
+        self._proxy_tls: dict[TLSConfig, tuple[TLSConfig, object]] = {}
+        # proxy URL and proxy TLSConfig -> (the context it was made with, the manager)
+        self._tls_proxy_managers: collections.OrderedDict[
+            tuple[str, TLSConfig], tuple[ssl.SSLContext, Any]
+        ] = collections.OrderedDict()
 
     def __repr__(self) -> str:
         return f"<TLSAdapter {self.tls!r}>"
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._derived = {}
-        self._derived_lock = threading.Lock()
-        self._tls_proxy_managers = {}
+        self._init_state()
         super().__setstate__(state)
+        self._held = _cache.CACHE.hold(self.tls)
 
     def effective_tls(self, verify: Any = True, cert: Any = None) -> TLSConfig:
         """Return the `TLSConfig` a request with these requests-style arguments uses.
@@ -140,14 +152,15 @@ class TLSAdapter(HTTPAdapter):
             cert = tuple(cert)
         # An environment bundle is keyed by all its paths (it compares as its first).
         key = (type(verify), getattr(verify, "paths", verify), cert)
-        derived = self._derived.get(key)
-        if derived is None:
+        found = self._derived.get(key)
+        if found is None:
             derived = self._derive(verify, cert)
+            found = (derived, _cache.CACHE.hold(derived))  # held while remembered here
             with self._derived_lock:
                 if len(self._derived) >= _MAX_DERIVED:
                     self._derived.clear()
-                self._derived[key] = derived
-        return derived
+                self._derived[key] = found
+        return found[0]
 
     def _derive(self, verify: Any, cert: Any) -> TLSConfig:
         tls = self.tls
@@ -306,10 +319,22 @@ class TLSAdapter(HTTPAdapter):
         origin. One manager per (proxy, context), so a rotated CA file or another
         posture gets a manager of its own.
         """
-        ctx = tls.replace(client_cert=None, pins=(), server_hostname=None).ssl_context()
-        key = (proxy, ctx)
-        manager = self._tls_proxy_managers.get(key)
-        if manager is None:
+        found = self._proxy_tls.get(tls)
+        if found is None:
+            proxy_tls = tls.replace(client_cert=None, pins=(), server_hostname=None)
+            found = (proxy_tls, _cache.CACHE.hold(proxy_tls))
+            with self._derived_lock:
+                if len(self._proxy_tls) >= _MAX_DERIVED:
+                    self._proxy_tls.clear()
+                self._proxy_tls[tls] = found
+        proxy_tls = found[0]
+        ctx = proxy_tls.ssl_context()
+        key = (proxy, proxy_tls)
+        with self._derived_lock:
+            current = self._tls_proxy_managers.get(key)
+            if current is not None and current[0] is ctx:
+                self._tls_proxy_managers.move_to_end(key)
+                return current[1]
             manager = proxy_from_url(
                 proxy,
                 proxy_headers=self.proxy_headers(proxy),
@@ -318,12 +343,21 @@ class TLSAdapter(HTTPAdapter):
                 block=self._pool_block,
                 proxy_ssl_context=ctx,
             )
-            self._tls_proxy_managers[key] = manager
+            self._tls_proxy_managers[key] = (ctx, manager)
+            self._tls_proxy_managers.move_to_end(key)
+            retired = [current[1]] if current is not None else []  # its context rotated
+            while len(self._tls_proxy_managers) > _MAX_PROXY_MANAGERS:
+                retired.append(self._tls_proxy_managers.popitem(last=False)[1][1])
+        for old in retired:
+            # Closes idle connections now; one in use is closed when it is returned.
+            old.clear()
         return manager
 
     def close(self) -> None:
         """Close the pools of the adapter and of its proxy managers."""
         super().close()
-        for manager in self._tls_proxy_managers.values():
+        with self._derived_lock:
+            managers = [manager for _, manager in self._tls_proxy_managers.values()]
+            self._tls_proxy_managers.clear()
+        for manager in managers:
             manager.clear()
-        self._tls_proxy_managers.clear()
