@@ -63,8 +63,27 @@ class _EnvCABundle(str):
         return (_EnvCABundle, (self.paths, self.variables))
 
 
+class _ExplicitCABundle(str):
+    """A ``verify`` path the caller gave (per request or as ``session.verify``).
+
+    `SecureSession` knows where each ``verify`` value came from and marks the
+    caller's paths with this str subclass, so that the adapter applies them even
+    when they equal ``$REQUESTS_CA_BUNDLE``: only an unmarked path is ever taken
+    for the variable (a `TLSAdapter` on a plain `requests.Session`).
+    """
+
+    __slots__ = ()
+
+
 def _came_from_environment(verify: object) -> bool:
-    """Whether a plain ``verify`` path is what requests reads from the environment."""
+    """Whether an unmarked ``verify`` path is what requests reads from the environment.
+
+    A guess from the string, needed only on a plain `requests.Session`, which has
+    already replaced ``verify=True`` by the variable's value; `SecureSession` marks
+    its values instead (`_EnvCABundle`, `_ExplicitCABundle`), so nothing is guessed.
+    """
+    if isinstance(verify, _ExplicitCABundle):
+        return False
     return isinstance(verify, str) and verify in {
         os.environ.get("REQUESTS_CA_BUNDLE"),
         os.environ.get("CURL_CA_BUNDLE"),
@@ -84,7 +103,13 @@ class TLSAdapter(HTTPAdapter):
 
     Works mounted on a `SecureSession` or on a plain `requests.Session`. On a plain
     session, requests has already replaced ``verify=True`` by ``REQUESTS_CA_BUNDLE``
-    when that variable is set; use `SecureSession` for securesession's precedence.
+    (or ``CURL_CA_BUNDLE``) when that variable is set; so that the variable does not
+    override an explicit ``ca_bundle``, the adapter then ignores a ``verify`` path
+    equal to the variable's value. The limit of that guess: on a plain session, an
+    explicit ``verify=<path>`` equal to ``$REQUESTS_CA_BUNDLE`` cannot be told apart
+    from the variable, and is ignored too when ``tls.ca_bundle`` is set. Use
+    `SecureSession`, which knows where each value came from, for securesession's
+    precedence.
 
     Args:
         tls: The posture for every request this adapter sends; None means
@@ -164,9 +189,13 @@ class TLSAdapter(HTTPAdapter):
         elif _came_from_environment(verify) and tls.ca_bundle is not None:
             # On a plain requests.Session, requests has already turned verify=True into
             # $REQUESTS_CA_BUNDLE; it must not override the explicit ca_bundle.
+            # (SecureSession marks the caller's paths, which never get here.)
             pass
         elif isinstance(verify, (str, os.PathLike)):
-            tls = tls.replace(ca_bundle=os.fspath(verify), verify=True)
+            path = os.fspath(verify)
+            if isinstance(path, str):
+                path = str(path)  # a plain str in the config, not the marker
+            tls = tls.replace(ca_bundle=path, verify=True)
         elif verify is not True and verify is not None:
             msg = f"verify must be a bool or a path to a CA bundle, got {type(verify).__name__}"
             raise TypeError(msg)

@@ -17,7 +17,7 @@ from requests.sessions import merge_hooks, merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies, get_netrc_auth
 
-from ._adapter import TLSAdapter, _EnvCABundle
+from ._adapter import TLSAdapter, _EnvCABundle, _ExplicitCABundle
 from ._config import TLSConfig
 
 __all__ = ["SecureSession"]
@@ -90,6 +90,21 @@ def _env_ca_bundle() -> _EnvCABundle | None:
     if not paths:
         return None
     return _EnvCABundle(tuple(paths), tuple(names))
+
+
+def _explicit(verify: Any) -> Any:
+    """Mark a caller's ``verify`` path as theirs, so that no adapter takes it for the variable.
+
+    A path equal to ``$REQUESTS_CA_BUNDLE`` is still the caller's choice here: only
+    `_env_ca_bundle` produces environment values, and it marks them as such.
+    """
+    if isinstance(verify, (_EnvCABundle, _ExplicitCABundle)):
+        return verify
+    if isinstance(verify, os.PathLike):
+        verify = os.fspath(verify)
+    if isinstance(verify, str):
+        return _ExplicitCABundle(verify)
+    return verify
 
 
 class SecureSession(requests.Session):
@@ -211,6 +226,15 @@ class SecureSession(requests.Session):
         )
         return prepared
 
+    def send(self, request: PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send as requests does; a ``verify`` path is always taken as the caller's.
+
+        (`request` marks the paths already; this covers direct calls, where requests
+        fills in ``session.verify``.)
+        """
+        kwargs["verify"] = _explicit(kwargs.get("verify", self.verify))
+        return super().send(request, **kwargs)
+
     def merge_environment_settings(
         self,
         url: str | bytes | None,
@@ -225,7 +249,8 @@ class SecureSession(requests.Session):
         before the environment is consulted, so ``session.verify=False`` wins over
         ``REQUESTS_CA_BUNDLE`` (requests #3829), and an environment bundle reaches the
         adapter marked as such, to be applied only where the config left ``ca_bundle``
-        at its default.
+        at its default. A caller's path reaches it marked too, so that it applies even
+        when it equals ``$REQUESTS_CA_BUNDLE``.
         """
         proxies = dict(proxies or {})
         if self.trust_env:
@@ -240,6 +265,8 @@ class SecureSession(requests.Session):
             env_bundle = _env_ca_bundle()
             if env_bundle is not None:
                 verify = env_bundle
+        else:
+            verify = _explicit(verify)
         if isinstance(self.proxies, dict):
             merged = {k: v for k, v in {**self.proxies, **proxies}.items() if v is not None}
         else:
