@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import ssl
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import trustme
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from securesession import CertificateVerificationError, SecureSession, TLSConfig, TLSConfigError
+from securesession import (
+    CertificateVerificationError,
+    SecureSession,
+    TLSAdapter,
+    TLSConfig,
+    TLSConfigError,
+)
+from securesession._adapter import _host_header
 
-from .conftest import KeepAliveFactory
+from .conftest import KeepAliveFactory, ServerFactory
 
 STRASSE_ALABEL = "xn--strae-oqa.example"  # IDNA 2008 / UTS #46 for "straße.example"
 
@@ -73,3 +84,82 @@ def test_idn_server_hostname_rejects_the_idna2003_name(
     ):
         session.get(url)
     assert sni[:1] == [STRASSE_ALABEL]
+
+
+# --- Host header: name-based virtual hosts ------------------------------------------------
+
+
+def _vhosts(request: Request) -> Response:
+    """Two name-based virtual hosts on one address; a.test is the default server, as in nginx."""
+    host = request.headers.get("Host", "")
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    site = {"b.test": "site B", STRASSE_ALABEL: "site strasse"}.get(name, "site A")
+    return Response(f"{site} | {host}", content_type="text/plain")
+
+
+@pytest.fixture
+def vhosts_url(make_server: ServerFactory, ca: trustme.CA) -> str:
+    server = make_server(ca.issue_cert("a.test", "b.test", STRASSE_ALABEL), handler=_vhosts)
+    return str(server.url_for("/"))
+
+
+def test_server_hostname_is_the_host_header(vhosts_url: str, ca_path: str) -> None:
+    port = urlsplit(vhosts_url).port
+    with SecureSession(ca_bundle=ca_path, server_hostname="b.test") as session:
+        assert session.get(vhosts_url).text == f"site B | b.test:{port}"
+        # per-request verify= and cert= derive a config that keeps server_hostname
+        assert session.get(vhosts_url, verify=ca_path).text.startswith("site B |")
+    with SecureSession(ca_bundle=ca_path, server_hostname="straße.example") as session:
+        assert session.get(vhosts_url).text == f"site strasse | {STRASSE_ALABEL}:{port}"
+
+
+def test_a_callers_host_header_wins(vhosts_url: str, ca_path: str) -> None:
+    with SecureSession(ca_bundle=ca_path, server_hostname="b.test") as session:
+        assert session.get(vhosts_url, headers={"Host": "a.test"}).text.startswith("site A |")
+        session.headers["host"] = "a.test"
+        assert session.get(vhosts_url).text.startswith("site A |")
+
+
+def test_mounted_server_hostname_is_the_host_header(vhosts_url: str, ca_path: str) -> None:
+    with SecureSession(ca_bundle=ca_path, server_hostname="a.test") as session:
+        session.mount_tls(vhosts_url, session.tls.replace(server_hostname="b.test"))
+        assert session.get(vhosts_url).text.startswith("site B |")
+
+
+def test_the_callers_request_is_not_changed(vhosts_url: str, ca_path: str) -> None:
+    with SecureSession(ca_bundle=ca_path, server_hostname="b.test") as session:
+        prepared = session.prepare_request(requests.Request("GET", vhosts_url))
+        response = session.send(prepared)
+        assert response.text.startswith("site B |")
+        assert "Host" not in prepared.headers
+        assert response.request is prepared
+
+
+def test_plain_session_with_tls_adapter_sends_the_host(vhosts_url: str, ca_path: str) -> None:
+    with requests.Session() as plain:
+        plain.mount("https://", TLSAdapter(TLSConfig(ca_bundle=ca_path, server_hostname="b.test")))
+        assert plain.get(vhosts_url).text.startswith("site B |")
+
+
+def test_http_urls_keep_their_host(ca_path: str) -> None:
+    plain = HTTPServer(host="127.0.0.1", port=0)
+    plain.expect_request("/").respond_with_handler(_vhosts)
+    plain.start()
+    try:
+        with SecureSession(ca_bundle=ca_path, server_hostname="b.test") as session:
+            assert session.get(plain.url_for("/")).text == f"site A | 127.0.0.1:{plain.port}"
+    finally:
+        plain.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "host"),
+    [
+        ("b.test", "https://127.0.0.1/", "b.test"),
+        ("b.test", "https://127.0.0.1:443/x", "b.test"),
+        ("b.test", "https://127.0.0.1:8443/x", "b.test:8443"),
+        ("::1", "https://[::1]:8443/", "[::1]:8443"),
+    ],
+)
+def test_host_header_has_the_port_unless_it_is_443(name: str, url: str, host: str) -> None:
+    assert _host_header(name, url) == host

@@ -90,6 +90,16 @@ def _came_from_environment(verify: object) -> bool:
     }
 
 
+def _host_header(name: str, url: str) -> str:
+    """The ``Host`` for ``url`` served as ``name``: with the URL's port unless it is 443.
+
+    As http.client writes it for the URL's own host (and curl does).
+    """
+    host = f"[{name}]" if ":" in name else name  # an IPv6 address
+    port = parse_url(url).port
+    return host if port in (None, 443) else f"{host}:{port}"
+
+
 def _connect_timeout(timeout: Any) -> float | None:
     """The connect part of any timeout requests accepts (number, tuple, urllib3 Timeout)."""
     if isinstance(timeout, tuple):
@@ -286,10 +296,17 @@ class TLSAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> Response:
-        """Send as requests does; a TLS failure raises a typed, self-explaining `TLSError`."""
+        """Send as requests does; a TLS failure raises a typed, self-explaining `TLSError`.
+
+        When the effective config sets ``server_hostname`` and the request has no
+        ``Host`` header, ``Host`` is that name (name-based virtual hosts serve the
+        site whose certificate was verified). The header goes on a copy: the
+        caller's request, and the redirects requests builds from it, are unchanged.
+        """
         started, completed = _threadstate.started(), _threadstate.completed()
+        sent = self._with_host(request, verify, cert)
         try:
-            return super().send(request, stream, timeout, verify, cert, proxies)
+            return super().send(sent, stream, timeout, verify, cert, proxies)
         except (RequestsConnectionError, Timeout) as exc:
             if (
                 isinstance(exc, (TLSError, ProxyError))  # a proxy's failure is not the origin's
@@ -313,8 +330,27 @@ class TLSAdapter(HTTPAdapter):
             error.request = request
             raise error from exc
 
+    def _with_host(self, request: PreparedRequest, verify: Any, cert: Any) -> PreparedRequest:
+        """``request``, or a copy of it with the ``Host`` that ``server_hostname`` implies."""
+        headers = request.headers
+        url = str(request.url)
+        if headers is None or "Host" in headers or url[:6].lower() != "https:":
+            return request  # a caller's own Host wins; http:// ignores the TLS posture
+        name = self.effective_tls(verify, cert).server_hostname
+        if name is None:
+            return request
+        sent = request.copy()
+        sent.headers["Host"] = _host_header(name, url)
+        sent._securesession_original = request  # type: ignore[attr-defined]  # for build_response
+        return sent
+
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
-        """Build the response as requests does, plus ``response.tls`` (`TLSInfo` or None)."""
+        """Build the response as requests does, plus ``response.tls`` (`TLSInfo` or None).
+
+        ``response.request`` is the caller's request (cookies follow its URL), also
+        when a copy was sent with the ``Host`` that ``server_hostname`` implies.
+        """
+        req = getattr(req, "_securesession_original", req)
         response = super().build_response(req, resp)
         response.tls = tls_of(resp)  # type: ignore[attr-defined]  # securesession's addition
         return response
