@@ -11,16 +11,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+import requests.sessions
+import requests.utils
 from requests.models import PreparedRequest, Request
-from requests.sessions import merge_hooks, merge_setting
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_environ_proxies, get_netrc_auth
 
 from ._adapter import TLSAdapter, _EnvCABundle, _ExplicitCABundle
 from ._config import TLSConfig
 
 __all__ = ["SecureSession"]
+
+# requests' Session looks up get_netrc_auth, get_environ_proxies, merge_setting,
+# merge_cookies... as globals of requests.sessions when it runs, and applications
+# and requests' own tests patch them there: so do we, at call time, never binding
+# them at import. (Typed Any: requests.sessions imports them without re-exporting.)
+_requests_sessions: Any = requests.sessions
+_requests_utils: Any = requests.utils
+# requests' own functions, to tell when one was replaced and a shortcut would skip it.
+_STOCK_MERGE_SETTING = _requests_sessions.merge_setting
+_STOCK_GET_ENVIRON_PROXIES = _requests_sessions.get_environ_proxies
+_STOCK_GETPROXIES = _requests_utils.getproxies
 
 # requests' variables first (their documented order), then OpenSSL's, which
 # curl and httpx also honour. SSL_CERT_FILE and SSL_CERT_DIR combine, as in OpenSSL.
@@ -40,11 +50,20 @@ def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
     if some variable is named ``*_proxy`` (in any case, as urllib reads them). When
     none is, requests' answer selects no proxy either, so we return {} after one pass
     over the variable names; when one is, we ask requests itself (exact semantics:
-    no_proxy matching, CIDR ranges, empty lowercase overriding uppercase, CGI).
+    no_proxy matching, CIDR ranges, empty lowercase overriding uppercase, CGI). A
+    patched `requests.sessions.get_environ_proxies` (or `requests.utils.getproxies`)
+    is always called, as requests would.
     """
-    if _ENVIRONMENT_ONLY and not any(name[-6:].lower() == "_proxy" for name in os.environ):
+    get_environ_proxies = _requests_sessions.get_environ_proxies
+    if (
+        _ENVIRONMENT_ONLY
+        and get_environ_proxies is _STOCK_GET_ENVIRON_PROXIES
+        and _requests_utils.getproxies is _STOCK_GETPROXIES
+        and not any(name[-6:].lower() == "_proxy" for name in os.environ)
+    ):
         return {}
-    return get_environ_proxies(url, no_proxy=no_proxy)
+    result: dict[str, str] = get_environ_proxies(url, no_proxy=no_proxy)
+    return result
 
 
 # The mapping types requests itself builds; anything else takes requests' own path.
@@ -194,9 +213,13 @@ class SecureSession(requests.Session):
         """Prepare as requests does, merging plain header and params mappings faster.
 
         The result is identical to `requests.Session.prepare_request` (tests compare
-        the two); unusual types (header lists, custom mappings) take requests' path.
+        the two); unusual types (header lists, custom mappings), and a patched
+        `requests.sessions.merge_setting`, take requests' path. The functions requests
+        looks up in `requests.sessions` are looked up there too, when called, so a
+        patched `requests.sessions.get_netrc_auth` is honoured as by requests.
         """
-        plain = all(
+        rs = _requests_sessions
+        plain = rs.merge_setting is _STOCK_MERGE_SETTING and all(
             value is None or type(value) in _PLAIN
             for value in (request.headers, self.headers, request.params, self.params)
         )
@@ -204,25 +227,27 @@ class SecureSession(requests.Session):
             return super().prepare_request(request)
         cookies: Any = request.cookies or {}
         if not isinstance(cookies, http.cookiejar.CookieJar):
-            cookies = cookiejar_from_dict(cookies)
-        merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
+            cookies = rs.cookiejar_from_dict(cookies)
+        merged_cookies = rs.merge_cookies(
+            rs.merge_cookies(rs.RequestsCookieJar(), self.cookies), cookies
+        )
         auth = request.auth
         if self.trust_env and not auth and not self.auth:
-            auth = get_netrc_auth(request.url)  # type: ignore[arg-type]  # as requests passes it
+            auth = rs.get_netrc_auth(request.url)
         params = _merge(request.params, self.params, collections.OrderedDict)
-        prepared = PreparedRequest()
+        prepared: PreparedRequest = rs.PreparedRequest()
         prepared.prepare(
             method=request.method.upper(),  # type: ignore[union-attr]  # as requests does
             url=request.url,
             files=request.files,
             data=request.data,
             json=request.json,
-            headers=_merge(request.headers, self.headers, CaseInsensitiveDict),
+            headers=_merge(request.headers, self.headers, rs.CaseInsensitiveDict),
             # An empty mapping and None encode to the same URL; None skips the encoding.
             params=params or None,
-            auth=merge_setting(auth, self.auth),
+            auth=rs.merge_setting(auth, self.auth),
             cookies=merged_cookies,
-            hooks=merge_hooks(request.hooks, self.hooks),
+            hooks=rs.merge_hooks(request.hooks, self.hooks),
         )
         return prepared
 
@@ -267,7 +292,8 @@ class SecureSession(requests.Session):
                 verify = env_bundle
         else:
             verify = _explicit(verify)
-        if isinstance(self.proxies, dict):
+        merge_setting = _requests_sessions.merge_setting
+        if isinstance(self.proxies, dict) and merge_setting is _STOCK_MERGE_SETTING:
             merged = {k: v for k, v in {**self.proxies, **proxies}.items() if v is not None}
         else:
             merged = merge_setting(proxies, self.proxies)
