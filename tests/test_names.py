@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -163,3 +169,77 @@ def test_http_urls_keep_their_host(ca_path: str) -> None:
 )
 def test_host_header_has_the_port_unless_it_is_443(name: str, url: str, host: str) -> None:
     assert _host_header(name, url) == host
+
+
+_NGINX_CONF = """
+daemon off;
+master_process off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {tmp};
+    proxy_temp_path {tmp};
+    fastcgi_temp_path {tmp};
+    uwsgi_temp_path {tmp};
+    scgi_temp_path {tmp};
+    server {{
+        listen 127.0.0.1:{port} ssl default_server;
+        server_name a.test;
+        ssl_certificate {tmp}/a.pem;
+        ssl_certificate_key {tmp}/a.key;
+        return 200 "site A";
+    }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name b.test;
+        ssl_certificate {tmp}/b.pem;
+        ssl_certificate_key {tmp}/b.key;
+        return 200 "site B";
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx_vhosts_url(ca: trustme.CA, tmp_path: Path) -> Iterator[str]:
+    """nginx with two name-based virtual hosts (each its own certificate) on one address."""
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        pytest.skip("nginx is not installed")
+    for name in ("a", "b"):
+        cert = ca.issue_cert(f"{name}.test")
+        cert.cert_chain_pems[0].write_to_path(tmp_path / f"{name}.pem")
+        cert.private_key_pem.write_to_path(tmp_path / f"{name}.key")
+    with socket.socket() as probe:  # a free port (nginx cannot report the one it chose)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(_NGINX_CONF.format(tmp=tmp_path, port=port))
+    process = subprocess.Popen(  # a fixed argv, no shell
+        [nginx, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):  # until it listens (or gave up)
+            if process.poll() is not None:
+                pytest.skip(f"nginx did not start: {(tmp_path / 'error.log').read_text()[-300:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        yield f"https://127.0.0.1:{port}/"
+    finally:
+        process.terminate()  # our own process, by its handle
+        process.wait(timeout=10)
+
+
+def test_nginx_virtual_host_follows_server_hostname(nginx_vhosts_url: str, ca_path: str) -> None:
+    with SecureSession(ca_bundle=ca_path, server_hostname="b.test") as session:
+        assert session.get(nginx_vhosts_url).text == "site B"
+        assert session.get(nginx_vhosts_url, headers={"Host": "a.test"}).text == "site A"
+    with SecureSession(ca_bundle=ca_path, server_hostname="a.test") as session:
+        assert session.get(nginx_vhosts_url).text == "site A"
