@@ -65,12 +65,41 @@ class _EnvCABundle(str):
         return (_EnvCABundle, (self.paths, self.variables))
 
 
+class _ExplicitCABundle(str):
+    """A ``verify`` path the caller gave (per request or as ``session.verify``).
+
+    `SecureSession` knows where each ``verify`` value came from and marks the
+    caller's paths with this str subclass, so that the adapter applies them even
+    when they equal ``$REQUESTS_CA_BUNDLE``: only an unmarked path is ever taken
+    for the variable (a `TLSAdapter` on a plain `requests.Session`).
+    """
+
+    __slots__ = ()
+
+
 def _came_from_environment(verify: object) -> bool:
-    """Whether a plain ``verify`` path is what requests reads from the environment."""
+    """Whether an unmarked ``verify`` path is what requests reads from the environment.
+
+    A guess from the string, needed only on a plain `requests.Session`, which has
+    already replaced ``verify=True`` by the variable's value; `SecureSession` marks
+    its values instead (`_EnvCABundle`, `_ExplicitCABundle`), so nothing is guessed.
+    """
+    if isinstance(verify, _ExplicitCABundle):
+        return False
     return isinstance(verify, str) and verify in {
         os.environ.get("REQUESTS_CA_BUNDLE"),
         os.environ.get("CURL_CA_BUNDLE"),
     }
+
+
+def _host_header(name: str, url: str) -> str:
+    """The ``Host`` for ``url`` served as ``name``: with the URL's port unless it is 443.
+
+    As http.client writes it for the URL's own host (and curl does).
+    """
+    host = f"[{name}]" if ":" in name else name  # an IPv6 address
+    port = parse_url(url).port
+    return host if port in (None, 443) else f"{host}:{port}"
 
 
 def _connect_timeout(timeout: Any) -> float | None:
@@ -86,7 +115,13 @@ class TLSAdapter(HTTPAdapter):
 
     Works mounted on a `SecureSession` or on a plain `requests.Session`. On a plain
     session, requests has already replaced ``verify=True`` by ``REQUESTS_CA_BUNDLE``
-    when that variable is set; use `SecureSession` for securesession's precedence.
+    (or ``CURL_CA_BUNDLE``) when that variable is set; so that the variable does not
+    override an explicit ``ca_bundle``, the adapter then ignores a ``verify`` path
+    equal to the variable's value. The limit of that guess: on a plain session, an
+    explicit ``verify=<path>`` equal to ``$REQUESTS_CA_BUNDLE`` cannot be told apart
+    from the variable, and is ignored too when ``tls.ca_bundle`` is set. Use
+    `SecureSession`, which knows where each value came from, for securesession's
+    precedence.
 
     Args:
         tls: The posture for every request this adapter sends; None means
@@ -177,9 +212,13 @@ class TLSAdapter(HTTPAdapter):
         elif _came_from_environment(verify) and tls.ca_bundle is not None:
             # On a plain requests.Session, requests has already turned verify=True into
             # $REQUESTS_CA_BUNDLE; it must not override the explicit ca_bundle.
+            # (SecureSession marks the caller's paths, which never get here.)
             pass
         elif isinstance(verify, (str, os.PathLike)):
-            tls = tls.replace(ca_bundle=os.fspath(verify), verify=True)
+            path = os.fspath(verify)
+            if isinstance(path, str):
+                path = str(path)  # a plain str in the config, not the marker
+            tls = tls.replace(ca_bundle=path, verify=True)
         elif verify is not True and verify is not None:
             msg = f"verify must be a bool or a path to a CA bundle, got {type(verify).__name__}"
             raise TypeError(msg)
@@ -270,10 +309,17 @@ class TLSAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> Response:
-        """Send as requests does; a TLS failure raises a typed, self-explaining `TLSError`."""
+        """Send as requests does; a TLS failure raises a typed, self-explaining `TLSError`.
+
+        When the effective config sets ``server_hostname`` and the request has no
+        ``Host`` header, ``Host`` is that name (name-based virtual hosts serve the
+        site whose certificate was verified). The header goes on a copy: the
+        caller's request, and the redirects requests builds from it, are unchanged.
+        """
         started, completed = _threadstate.started(), _threadstate.completed()
+        sent = self._with_host(request, verify, cert)
         try:
-            return super().send(request, stream, timeout, verify, cert, proxies)
+            return super().send(sent, stream, timeout, verify, cert, proxies)
         except (RequestsConnectionError, Timeout) as exc:
             if (
                 isinstance(exc, (TLSError, ProxyError))  # a proxy's failure is not the origin's
@@ -297,8 +343,27 @@ class TLSAdapter(HTTPAdapter):
             error.request = request
             raise error from exc
 
+    def _with_host(self, request: PreparedRequest, verify: Any, cert: Any) -> PreparedRequest:
+        """``request``, or a copy of it with the ``Host`` that ``server_hostname`` implies."""
+        headers = request.headers
+        url = str(request.url)
+        if headers is None or "Host" in headers or url[:6].lower() != "https:":
+            return request  # a caller's own Host wins; http:// ignores the TLS posture
+        name = self.effective_tls(verify, cert).server_hostname
+        if name is None:
+            return request
+        sent = request.copy()
+        sent.headers["Host"] = _host_header(name, url)
+        sent._securesession_original = request  # type: ignore[attr-defined]  # for build_response
+        return sent
+
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
-        """Build the response as requests does, plus ``response.tls`` (`TLSInfo` or None)."""
+        """Build the response as requests does, plus ``response.tls`` (`TLSInfo` or None).
+
+        ``response.request`` is the caller's request (cookies follow its URL), also
+        when a copy was sent with the ``Host`` that ``server_hostname`` implies.
+        """
+        req = getattr(req, "_securesession_original", req)
         response = super().build_response(req, resp)
         response.tls = tls_of(resp)  # type: ignore[attr-defined]  # securesession's addition
         return response

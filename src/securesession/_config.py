@@ -355,11 +355,33 @@ def _check_server_hostname(value: object) -> str | None:
     if not isinstance(value, str):
         msg = f"server_hostname must be a str, got {type(value).__name__}"
         raise TypeError(msg)
-    name = value.strip().rstrip(".").lower()
-    if not name or any(c.isspace() or c in "/@" for c in name):
-        msg = f"server_hostname: {value!r} is not a host name"
+    # Imported here, as requests imports idna: only a config that names a host pays.
+    import ipaddress
+
+    import idna
+
+    msg = f"server_hostname: {value!r} is not a host name"
+    name = value.strip().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):  # an IPv6 address as URLs write it
+        name = name[1:-1]
+    try:
+        return str(ipaddress.ip_address(name))  # verified against the certificate's IP SANs
+    except ValueError:
+        pass  # a name, not an address
+    # 253 characters is DNS's limit; checked first, so that no input costs idna's
+    # superlinear punycode time.
+    if not name or len(name) > 253 or any(c.isspace() or c in "/@:[]\\?#" for c in name):
         raise TLSConfigError(msg)
-    return name
+    try:
+        if name.isascii():
+            name.encode("idna")  # what ssl does with it: labels of 1 to 63 characters
+        else:
+            # IDNA 2008 (UTS #46), as requests encodes a URL's host: "straße.example"
+            # is "xn--strae-oqa.example", not IDNA 2003's "strasse.example".
+            name = idna.encode(name, uts46=True).decode("ascii").rstrip(".")
+    except ValueError:  # idna.IDNAError and the codec's UnicodeError
+        raise TLSConfigError(msg) from None
+    return name.lower()
 
 
 def _check_ciphers(ciphers: object) -> str | None:

@@ -11,16 +11,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+import requests.sessions
+import requests.utils
 from requests.models import PreparedRequest, Request
-from requests.sessions import merge_hooks, merge_setting
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_environ_proxies, get_netrc_auth
 
-from ._adapter import TLSAdapter, _EnvCABundle
+from ._adapter import TLSAdapter, _EnvCABundle, _ExplicitCABundle
 from ._config import TLSConfig
 
 __all__ = ["SecureSession"]
+
+# requests' Session looks up get_netrc_auth, get_environ_proxies, merge_setting,
+# merge_cookies... as globals of requests.sessions when it runs, and applications
+# and requests' own tests patch them there: so do we, at call time, never binding
+# them at import. (Typed Any: requests.sessions imports them without re-exporting.)
+_requests_sessions: Any = requests.sessions
+_requests_utils: Any = requests.utils
+# requests' own functions, to tell when one was replaced and a shortcut would skip it.
+_STOCK_MERGE_SETTING = _requests_sessions.merge_setting
+_STOCK_GET_ENVIRON_PROXIES = _requests_sessions.get_environ_proxies
+_STOCK_GETPROXIES = _requests_utils.getproxies
 
 # requests' variables first (their documented order), then OpenSSL's, which
 # curl and httpx also honour. SSL_CERT_FILE and SSL_CERT_DIR combine, as in OpenSSL.
@@ -40,11 +50,20 @@ def _environ_proxies(url: str, no_proxy: str | None) -> dict[str, str]:
     if some variable is named ``*_proxy`` (in any case, as urllib reads them). When
     none is, requests' answer selects no proxy either, so we return {} after one pass
     over the variable names; when one is, we ask requests itself (exact semantics:
-    no_proxy matching, CIDR ranges, empty lowercase overriding uppercase, CGI).
+    no_proxy matching, CIDR ranges, empty lowercase overriding uppercase, CGI). A
+    patched `requests.sessions.get_environ_proxies` (or `requests.utils.getproxies`)
+    is always called, as requests would.
     """
-    if _ENVIRONMENT_ONLY and not any(name[-6:].lower() == "_proxy" for name in os.environ):
+    get_environ_proxies = _requests_sessions.get_environ_proxies
+    if (
+        _ENVIRONMENT_ONLY
+        and get_environ_proxies is _STOCK_GET_ENVIRON_PROXIES
+        and _requests_utils.getproxies is _STOCK_GETPROXIES
+        and not any(name[-6:].lower() == "_proxy" for name in os.environ)
+    ):
         return {}
-    return get_environ_proxies(url, no_proxy=no_proxy)
+    result: dict[str, str] = get_environ_proxies(url, no_proxy=no_proxy)
+    return result
 
 
 # The mapping types requests itself builds; anything else takes requests' own path.
@@ -90,6 +109,21 @@ def _env_ca_bundle() -> _EnvCABundle | None:
     if not paths:
         return None
     return _EnvCABundle(tuple(paths), tuple(names))
+
+
+def _explicit(verify: Any) -> Any:
+    """Mark a caller's ``verify`` path as theirs, so that no adapter takes it for the variable.
+
+    A path equal to ``$REQUESTS_CA_BUNDLE`` is still the caller's choice here: only
+    `_env_ca_bundle` produces environment values, and it marks them as such.
+    """
+    if isinstance(verify, (_EnvCABundle, _ExplicitCABundle)):
+        return verify
+    if isinstance(verify, os.PathLike):
+        verify = os.fspath(verify)
+    if isinstance(verify, str):
+        return _ExplicitCABundle(verify)
+    return verify
 
 
 class SecureSession(requests.Session):
@@ -184,9 +218,13 @@ class SecureSession(requests.Session):
         """Prepare as requests does, merging plain header and params mappings faster.
 
         The result is identical to `requests.Session.prepare_request` (tests compare
-        the two); unusual types (header lists, custom mappings) take requests' path.
+        the two); unusual types (header lists, custom mappings), and a patched
+        `requests.sessions.merge_setting`, take requests' path. The functions requests
+        looks up in `requests.sessions` are looked up there too, when called, so a
+        patched `requests.sessions.get_netrc_auth` is honoured as by requests.
         """
-        plain = all(
+        rs = _requests_sessions
+        plain = rs.merge_setting is _STOCK_MERGE_SETTING and all(
             value is None or type(value) in _PLAIN
             for value in (request.headers, self.headers, request.params, self.params)
         )
@@ -194,27 +232,38 @@ class SecureSession(requests.Session):
             return super().prepare_request(request)
         cookies: Any = request.cookies or {}
         if not isinstance(cookies, http.cookiejar.CookieJar):
-            cookies = cookiejar_from_dict(cookies)
-        merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
+            cookies = rs.cookiejar_from_dict(cookies)
+        merged_cookies = rs.merge_cookies(
+            rs.merge_cookies(rs.RequestsCookieJar(), self.cookies), cookies
+        )
         auth = request.auth
         if self.trust_env and not auth and not self.auth:
-            auth = get_netrc_auth(request.url)  # type: ignore[arg-type]  # as requests passes it
+            auth = rs.get_netrc_auth(request.url)
         params = _merge(request.params, self.params, collections.OrderedDict)
-        prepared = PreparedRequest()
+        prepared: PreparedRequest = rs.PreparedRequest()
         prepared.prepare(
             method=request.method.upper(),  # type: ignore[union-attr]  # as requests does
             url=request.url,
             files=request.files,
             data=request.data,
             json=request.json,
-            headers=_merge(request.headers, self.headers, CaseInsensitiveDict),
+            headers=_merge(request.headers, self.headers, rs.CaseInsensitiveDict),
             # An empty mapping and None encode to the same URL; None skips the encoding.
             params=params or None,
-            auth=merge_setting(auth, self.auth),
+            auth=rs.merge_setting(auth, self.auth),
             cookies=merged_cookies,
-            hooks=merge_hooks(request.hooks, self.hooks),
+            hooks=rs.merge_hooks(request.hooks, self.hooks),
         )
         return prepared
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send as requests does; a ``verify`` path is always taken as the caller's.
+
+        (`request` marks the paths already; this covers direct calls, where requests
+        fills in ``session.verify``.)
+        """
+        kwargs["verify"] = _explicit(kwargs.get("verify", self.verify))
+        return super().send(request, **kwargs)
 
     def merge_environment_settings(
         self,
@@ -230,7 +279,8 @@ class SecureSession(requests.Session):
         before the environment is consulted, so ``session.verify=False`` wins over
         ``REQUESTS_CA_BUNDLE`` (requests #3829), and an environment bundle reaches the
         adapter marked as such, to be applied only where the config left ``ca_bundle``
-        at its default.
+        at its default. A caller's path reaches it marked too, so that it applies even
+        when it equals ``$REQUESTS_CA_BUNDLE``.
         """
         proxies = dict(proxies or {})
         if self.trust_env:
@@ -245,7 +295,10 @@ class SecureSession(requests.Session):
             env_bundle = _env_ca_bundle()
             if env_bundle is not None:
                 verify = env_bundle
-        if isinstance(self.proxies, dict):
+        else:
+            verify = _explicit(verify)
+        merge_setting = _requests_sessions.merge_setting
+        if isinstance(self.proxies, dict) and merge_setting is _STOCK_MERGE_SETTING:
             merged = {k: v for k, v in {**self.proxies, **proxies}.items() if v is not None}
         else:
             merged = merge_setting(proxies, self.proxies)
