@@ -38,10 +38,11 @@ from securesession import (
     UnknownIssuerError,
     UntrustedCertificateError,
 )
+from securesession._testing import _allow_legacy, legacy_supported
 
 from . import _certs
 from ._server import KeepAliveHTTPSServer
-from .conftest import KeepAliveFactory, pem_context
+from .conftest import KeepAliveFactory, pem_context, server_context
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -229,6 +230,23 @@ def test_protocol_version(
     assert type(error) is ProtocolVersionError
     assert f"This session allows TLS {other}" in str(error)
     assert f"the server speaks TLS {version.name[4:].replace('_', '.')}" in str(error)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_legacy_only_server_needs_an_upgrade(
+    make_keepalive: KeepAliveFactory, ca: trustme.CA, ca_path: str, version: ssl.TLSVersion
+) -> None:
+    if not legacy_supported(version):
+        pytest.skip(f"this OpenSSL cannot serve {version.name}")
+    ctx = server_context(ca.issue_cert("127.0.0.1"))
+    _allow_legacy(ctx, version, version)
+    error = failure(make_keepalive(ctx).url_for("/"), ca_bundle=ca_path)
+    assert type(error) is ProtocolVersionError
+    name = "TLS 1.0" if version is ssl.TLSVersion.TLSv1 else "TLS 1.1"
+    assert f"the server speaks {name}" in str(error)
+    assert "refuses TLS versions below 1.2 (deprecated by RFC 8996)" in str(error)
+    assert "upgrade the server" in str(error)
+    assert "minimum_version" not in str(error)  # no setting reaches below TLS 1.2
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])

@@ -56,6 +56,7 @@ _PROTOCOL_REASONS = frozenset(
         "VERSION_TOO_HIGH",
     }
 )
+_LEGACY_VERSIONS = frozenset({"TLS 1.0", "TLS 1.1"})  # what a probe calls them
 # Alerts a client receives when the server refuses its certificate (or its lack of one).
 _CLIENT_CERT_REASONS = frozenset(
     {
@@ -229,10 +230,17 @@ def _diagnose(
             if seen.error is not None
             else "the server's versions are unknown"
         )
+        fix = (
+            # No setting reaches below TLS 1.2: pointing at minimum_version would point nowhere.
+            "securesession refuses TLS versions below 1.2 (deprecated by RFC 8996) whatever "
+            "the configuration says. Fix: upgrade the server to TLS 1.2 or 1.3."
+            if seen.version in _LEGACY_VERSIONS and seen.error is None
+            else "Fix: if that is acceptable, change TLSConfig(minimum_version=/maximum_version=); "
+            "otherwise upgrade the server."
+        )
         msg = (
             f"TLS handshake with {where} failed: no TLS version both sides accept. This session "
-            f"allows {_versions(tls)}; {server}. Fix: if that is acceptable, change "
-            "TLSConfig(minimum_version=/maximum_version=); otherwise upgrade the server."
+            f"allows {_versions(tls)}; {server}. {fix}"
         )
         return ProtocolVersionError(msg, host=host, port=port, reason=reason)
     handshake_refused = reason == "SSLV3_ALERT_HANDSHAKE_FAILURE"  # TLS 1.2 servers say this
