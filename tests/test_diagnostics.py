@@ -24,6 +24,7 @@ from securesession import (
     CertificateExpiredError,
     CertificateNotYetValidError,
     CertificateRevokedError,
+    CertificateVerificationError,
     ClientCert,
     ClientCertificateRequiredError,
     HostnameMismatchError,
@@ -37,6 +38,7 @@ from securesession import (
     TLSInfo,
     UnknownIssuerError,
     UntrustedCertificateError,
+    WeakCertificateError,
 )
 from securesession._testing import _allow_legacy, legacy_supported
 
@@ -159,6 +161,52 @@ def test_crl_file_and_missing_crl_for_issuer(
         pytest.raises(TLSError, match="No CRL in TLSConfig"),
     ):
         session.get(other.url_for("/"))
+
+
+@pytest.fixture(scope="session")
+def rsa_ca() -> trustme.CA:
+    return trustme.CA(key_type=trustme.KeyType.RSA)  # an RSA CA can sign with SHA-1
+
+
+def weak_context(tmp_path: Path, cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # else the test server refuses its own weak cert
+    path = tmp_path / f"weak-{len(list(tmp_path.iterdir()))}.pem"
+    path.write_bytes(cert_pem + key_pem)
+    ctx.load_cert_chain(path)
+    return ctx
+
+
+@pytest.mark.parametrize("case", ["rsa-1024 leaf", "sha-1 leaf", "rsa-1024 CA"])
+def test_weak_certificate(
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    rsa_ca: trustme.CA,
+    ca_path: str,
+    tmp_path: Path,
+    case: str,
+) -> None:
+    if case == "rsa-1024 leaf":
+        cert, key = _certs.rsa_1024_leaf(ca, "127.0.0.1")
+        trust, code, weak = ca_path, 66, "the server's certificate has a 1024-bit RSA key"
+    elif case == "sha-1 leaf":
+        cert, key = _certs.sha1_leaf(rsa_ca, "127.0.0.1")
+        trust = str(tmp_path / "rsa-ca.pem")
+        rsa_ca.cert_pem.write_to_path(trust)
+        code, weak = 68, "the server's certificate is signed with SHA-1"
+    else:  # the weak key is the CA's, which the server does not send: found in the trust
+        cert, key, ca_pem = _certs.rsa_1024_ca_leaf("127.0.0.1")
+        trust = str(tmp_path / "weak-ca.pem")
+        Path(trust).write_bytes(ca_pem)
+        code, weak = 67, "its CA certificate CN=weak test CA has a 1024-bit RSA key"
+    server = make_keepalive(weak_context(tmp_path, cert, key))
+    error = failure(server.url_for("/"), ca_bundle=trust)
+    assert type(error) is WeakCertificateError
+    assert isinstance(error, CertificateVerificationError)
+    assert error.verify_code == code
+    assert weak in str(error)
+    assert "reissue the certificate with an RSA key of at least 2048 bits" in str(error)
+    assert "SHA-256" in str(error)
 
 
 def test_pin_mismatch_sends_no_request_byte(ca: trustme.CA, ca_path: str) -> None:

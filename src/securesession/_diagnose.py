@@ -35,6 +35,7 @@ from .errors import (
     TLSError,
     TLSHandshakeTimeoutError,
     UnknownIssuerError,
+    WeakCertificateError,
 )
 
 __all__ = ["diagnose"]
@@ -44,6 +45,9 @@ _NOT_YET_VALID, _EXPIRED, _SELF_SIGNED, _SELF_SIGNED_IN_CHAIN = 9, 10, 18, 19
 _UNKNOWN_ISSUER = frozenset({2, 20, 21})  # no issuer cert / locally / cannot verify leaf signature
 _REVOKED, _NO_CRL = 23, 3
 _NAME_MISMATCH = frozenset({62, 64})  # hostname mismatch, IP address mismatch
+_TOO_WEAK = frozenset({66, 67, 68})  # EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK
+_WEAK_HASHES = frozenset({"md5", "sha1"})
+_KEY_FLOORS = {"RSA": 2048, "DSA": 2048}  # bits; EC keys need 224 (OpenSSL's level 2)
 
 _PROTOCOL_REASONS = frozenset(
     {
@@ -385,6 +389,14 @@ def _verification_error(
             "CA's certificate to ca_bundle (ca_bundle=[DEFAULT_CAS, 'ca.pem'] keeps certifi's)."
         )
         return UnknownIssuerError(msg, **kwargs, host=host, port=port)
+    if code in _TOO_WEAK:
+        msg = (
+            f"{head} {_weakness(seen, tls) or root.verify_message.lower()}, below the security "
+            f"level this session enforces (RSA keys of 2048 bits or more, SHA-256 or better)."
+            f"{facts} Fix: reissue the certificate with an RSA key of at least 2048 bits or an "
+            "ECDSA key, signed with SHA-256; securesession does not lower the security level."
+        )
+        return WeakCertificateError(msg, **kwargs, host=host, port=port)
     hint = (
         " No CRL in TLSConfig(crl=...) covers this certificate's issuer; add it or drop crl."
         if code == _NO_CRL
@@ -392,3 +404,24 @@ def _verification_error(
     )
     msg = f"{head} {root.verify_message} (OpenSSL verify code {code}).{facts}{hint}"
     return CertificateVerificationError(msg, **kwargs, host=host, port=port)
+
+
+def _weakness(seen: Probe, tls: TLSConfig) -> str | None:
+    """Which certificate on the path is weak and how, from what was sent and what is trusted."""
+    try:
+        anchors = tls.ssl_context().get_ca_certs(binary_form=True)
+    except Exception:  # trust no longer loads: judge what the server sent
+        anchors = []
+    trusted = {f.subject: f for f in map(facts_or_none, anchors) if f is not None}
+    path = [f for f in map(facts_or_none, seen.chain) if f is not None]
+    while path and not path[-1].self_issued and path[-1].issuer in trusted and len(path) < 10:
+        path.append(trusted[path[-1].issuer])  # the CA the server did not send (the anchor)
+    for depth, cert in enumerate(path):
+        who = "the server's certificate" if depth == 0 else f"its CA certificate {cert.subject}"
+        floor = 224 if cert.key_type.startswith("EC") else _KEY_FLOORS.get(cert.key_type, 0)
+        if cert.key_bits < floor:
+            return f"{who} has a {cert.key_bits}-bit {cert.key_type} key"
+        if cert.signature_hash in _WEAK_HASHES and not cert.self_issued:
+            name = cert.signature_hash.upper().replace("SHA1", "SHA-1")
+            return f"{who} is signed with {name}"
+    return None
