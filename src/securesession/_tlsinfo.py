@@ -37,6 +37,19 @@ class CertFacts:
         cn = [part[3:] for part in self.subject.split(",") if part.startswith("CN=")]
         return tuple(cn)
 
+    @property
+    def weakness(self) -> str | None:
+        """What is below OpenSSL's security level 2 (RSA/DSA < 2048 bits, SHA-1), if anything."""
+        floor = 224 if self.key_type.startswith("EC") else _KEY_FLOORS.get(self.key_type, 0)
+        if self.key_bits < floor:
+            return f"has a {self.key_bits}-bit {self.key_type} key"
+        if self.signature_hash in ("md5", "sha1") and not self.self_issued:  # anchors' go unchecked
+            return f"is signed with {self.signature_hash.upper().replace('SHA1', 'SHA-1')}"
+        return None
+
+
+_KEY_FLOORS = {"RSA": 2048, "DSA": 2048}  # bits; EC keys need 224
+
 
 @functools.lru_cache(maxsize=256)
 def cert_facts(der: bytes) -> CertFacts:
