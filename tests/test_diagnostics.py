@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 import trustme
+from cryptography import x509
 from pytest_httpserver import HTTPServer
 
 from securesession import (
@@ -26,6 +27,7 @@ from securesession import (
     CertificateRevokedError,
     CertificateVerificationError,
     ClientCert,
+    ClientCertificateRejectedError,
     ClientCertificateRequiredError,
     HostnameMismatchError,
     IncompleteChainError,
@@ -325,15 +327,34 @@ def test_client_certificate_required_seen_as_eof(
     assert error.reason is None
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_client_certificate_rejected(
-    make_keepalive: KeepAliveFactory, ca: trustme.CA, other_ca: trustme.CA, ca_path: str
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    other_ca: trustme.CA,
+    ca_path: str,
+    tmp_path: Path,
+    version: ssl.TLSVersion,
 ) -> None:
-    server = make_keepalive(ca.issue_cert("127.0.0.1"), client_ca=ca, require_client_cert=True)
+    # An mTLS server that trusts another CA: TLS 1.2 refuses in the handshake (an
+    # alert), TLS 1.3 after the client finished its half (alert on the first read).
+    server = make_keepalive(
+        ca.issue_cert("127.0.0.1"),
+        client_ca=ca,
+        require_client_cert=True,
+        maximum_version=version,
+    )
     stranger = other_ca.issue_cert("stranger@example.test", common_name="stranger")
-    cert = (stranger.cert_chain_pems[0].bytes(), stranger.private_key_pem.bytes())
-    error = failure(server.url_for("/"), ca_bundle=ca_path, client_cert=ClientCert(*cert))
-    assert type(error) is ClientCertificateRequiredError
-    assert "rejected the client certificate CN=stranger" in str(error)
+    cert, key = tmp_path / "stranger.pem", tmp_path / "stranger.key"
+    stranger.cert_chain_pems[0].write_to_path(cert)
+    stranger.private_key_pem.write_to_path(key)
+    error = failure(server.url_for("/"), ca_bundle=ca_path, client_cert=ClientCert(cert, key))
+    assert type(error) is ClientCertificateRejectedError
+    assert isinstance(error, ClientCertificateRequiredError)  # existing handlers keep working
+    assert "refused the client certificate this session sent, CN=stranger" in str(error)
+    issuer = x509.load_pem_x509_certificate(other_ca.cert_pem.bytes()).subject.rfc4514_string()
+    assert f"issued by {issuer}" in str(error)
+    assert f"check that the server trusts {issuer}" in str(error)
 
 
 def test_ordinary_connection_errors_are_untouched(ca_path: str) -> None:

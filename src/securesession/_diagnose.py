@@ -18,7 +18,7 @@ import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._config import TLSConfig
+from ._config import ClientCert, TLSConfig
 from ._probe import VERSION_NAMES, Probe, facts_or_none, probe
 from ._tlsinfo import CertFacts, PinCheckFailed
 from .errors import (
@@ -26,6 +26,7 @@ from .errors import (
     CertificateNotYetValidError,
     CertificateRevokedError,
     CertificateVerificationError,
+    ClientCertificateRejectedError,
     ClientCertificateRequiredError,
     HostnameMismatchError,
     IncompleteChainError,
@@ -46,8 +47,6 @@ _UNKNOWN_ISSUER = frozenset({2, 20, 21})  # no issuer cert / locally / cannot ve
 _REVOKED, _NO_CRL = 23, 3
 _NAME_MISMATCH = frozenset({62, 64})  # hostname mismatch, IP address mismatch
 _TOO_WEAK = frozenset({66, 67, 68})  # EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK
-_WEAK_HASHES = frozenset({"md5", "sha1"})
-_KEY_FLOORS = {"RSA": 2048, "DSA": 2048}  # bits; EC keys need 224 (OpenSSL's level 2)
 
 _PROTOCOL_REASONS = frozenset(
     {
@@ -292,12 +291,14 @@ def _client_cert_error(
             return None  # the server keeps a connection that shows our certificate
     if identity is not None:
         alert = f" (alert {reason})" if reason else " (it hung up after the handshake)"
+        issuer = _issuer_of(identity)
         msg = (
-            f"TLS connection to {where} failed: the server rejected the client certificate "
-            f"{identity.subject}{alert}. Fix: use a certificate issued by a CA the server "
-            "trusts, still valid, and with the clientAuth usage the server expects."
+            f"TLS connection to {where} failed: the server refused the client certificate this "
+            f"session sent, {identity.subject}, issued by {issuer}{alert}. Fix: check that the "
+            f"server trusts {issuer} for client certificates (or use a certificate from a CA it "
+            "trusts), and that the certificate is still valid and allows clientAuth."
         )
-        return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
+        return ClientCertificateRejectedError(msg, host=host, port=port, reason=reason)
     closed = reason not in _CLIENT_CERT_REASONS and reason != "SSLV3_ALERT_HANDSHAKE_FAILURE"
     how = " (TLS 1.3 reports this as the connection closing after the handshake)" if closed else ""
     msg = (
@@ -306,6 +307,17 @@ def _client_cert_error(
         "mount_tls() one for this host."
     )
     return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
+
+
+def _issuer_of(cert: ClientCert) -> str:
+    """The issuer of the client certificate, read again (its key is not needed for that)."""
+    from ._identity import _parse_chain, _read
+
+    try:
+        source = cert._sources()[0]
+        return _parse_chain(_read("client_cert", source, []), "")[0].issuer.rfc4514_string()
+    except Exception:  # rotated away or unreadable since: the message says less
+        return "its issuer"
 
 
 def _verification_error(
@@ -417,11 +429,7 @@ def _weakness(seen: Probe, tls: TLSConfig) -> str | None:
     while path and not path[-1].self_issued and path[-1].issuer in trusted and len(path) < 10:
         path.append(trusted[path[-1].issuer])  # the CA the server did not send (the anchor)
     for depth, cert in enumerate(path):
-        who = "the server's certificate" if depth == 0 else f"its CA certificate {cert.subject}"
-        floor = 224 if cert.key_type.startswith("EC") else _KEY_FLOORS.get(cert.key_type, 0)
-        if cert.key_bits < floor:
-            return f"{who} has a {cert.key_bits}-bit {cert.key_type} key"
-        if cert.signature_hash in _WEAK_HASHES and not cert.self_issued:
-            name = cert.signature_hash.upper().replace("SHA1", "SHA-1")
-            return f"{who} is signed with {name}"
+        if cert.weakness is not None:
+            who = "the server's certificate" if depth == 0 else f"its CA certificate {cert.subject}"
+            return f"{who} {cert.weakness}"
     return None
