@@ -351,7 +351,7 @@ def test_client_certificate_rejected(
     error = failure(server.url_for("/"), ca_bundle=ca_path, client_cert=ClientCert(cert, key))
     assert type(error) is ClientCertificateRejectedError
     assert isinstance(error, ClientCertificateRequiredError)  # existing handlers keep working
-    assert "refused the client certificate this session sent, CN=stranger" in str(error)
+    assert "rejected the client certificate this session sent, CN=stranger" in str(error)
     issuer = x509.load_pem_x509_certificate(other_ca.cert_pem.bytes()).subject.rfc4514_string()
     assert f"issued by {issuer}" in str(error)
     assert f"check that the server trusts {issuer}" in str(error)

@@ -293,7 +293,7 @@ def _client_cert_error(
         alert = f" (alert {reason})" if reason else " (it hung up after the handshake)"
         issuer = _issuer_of(identity)
         msg = (
-            f"TLS connection to {where} failed: the server refused the client certificate this "
+            f"TLS connection to {where} failed: the server rejected the client certificate this "
             f"session sent, {identity.subject}, issued by {issuer}{alert}. Fix: check that the "
             f"server trusts {issuer} for client certificates (or use a certificate from a CA it "
             "trusts), and that the certificate is still valid and allows clientAuth."
