@@ -18,13 +18,16 @@ from pathlib import Path
 import pytest
 import requests
 import trustme
+from cryptography import x509
 from pytest_httpserver import HTTPServer
 
 from securesession import (
     CertificateExpiredError,
     CertificateNotYetValidError,
     CertificateRevokedError,
+    CertificateVerificationError,
     ClientCert,
+    ClientCertificateRejectedError,
     ClientCertificateRequiredError,
     HostnameMismatchError,
     IncompleteChainError,
@@ -37,11 +40,13 @@ from securesession import (
     TLSInfo,
     UnknownIssuerError,
     UntrustedCertificateError,
+    WeakCertificateError,
 )
+from securesession._testing import _allow_legacy, legacy_supported
 
 from . import _certs
 from ._server import KeepAliveHTTPSServer
-from .conftest import KeepAliveFactory, pem_context
+from .conftest import KeepAliveFactory, pem_context, server_context
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -160,6 +165,52 @@ def test_crl_file_and_missing_crl_for_issuer(
         session.get(other.url_for("/"))
 
 
+@pytest.fixture(scope="session")
+def rsa_ca() -> trustme.CA:
+    return trustme.CA(key_type=trustme.KeyType.RSA)  # an RSA CA can sign with SHA-1
+
+
+def weak_context(tmp_path: Path, cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # else the test server refuses its own weak cert
+    path = tmp_path / f"weak-{len(list(tmp_path.iterdir()))}.pem"
+    path.write_bytes(cert_pem + key_pem)
+    ctx.load_cert_chain(path)
+    return ctx
+
+
+@pytest.mark.parametrize("case", ["rsa-1024 leaf", "sha-1 leaf", "rsa-1024 CA"])
+def test_weak_certificate(
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    rsa_ca: trustme.CA,
+    ca_path: str,
+    tmp_path: Path,
+    case: str,
+) -> None:
+    if case == "rsa-1024 leaf":
+        cert, key = _certs.rsa_1024_leaf(ca, "127.0.0.1")
+        trust, code, weak = ca_path, 66, "the server's certificate has a 1024-bit RSA key"
+    elif case == "sha-1 leaf":
+        cert, key = _certs.sha1_leaf(rsa_ca, "127.0.0.1")
+        trust = str(tmp_path / "rsa-ca.pem")
+        rsa_ca.cert_pem.write_to_path(trust)
+        code, weak = 68, "the server's certificate is signed with SHA-1"
+    else:  # the weak key is the CA's, which the server does not send: found in the trust
+        cert, key, ca_pem = _certs.rsa_1024_ca_leaf("127.0.0.1")
+        trust = str(tmp_path / "weak-ca.pem")
+        Path(trust).write_bytes(ca_pem)
+        code, weak = 67, "its CA certificate CN=weak test CA has a 1024-bit RSA key"
+    server = make_keepalive(weak_context(tmp_path, cert, key))
+    error = failure(server.url_for("/"), ca_bundle=trust)
+    assert type(error) is WeakCertificateError
+    assert isinstance(error, CertificateVerificationError)
+    assert error.verify_code == code
+    assert weak in str(error)
+    assert "reissue the certificate with an RSA key of at least 2048 bits" in str(error)
+    assert "SHA-256" in str(error)
+
+
 def test_pin_mismatch_sends_no_request_byte(ca: trustme.CA, ca_path: str) -> None:
     received = bytearray()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -231,6 +282,23 @@ def test_protocol_version(
     assert f"the server speaks TLS {version.name[4:].replace('_', '.')}" in str(error)
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_legacy_only_server_needs_an_upgrade(
+    make_keepalive: KeepAliveFactory, ca: trustme.CA, ca_path: str, version: ssl.TLSVersion
+) -> None:
+    if not legacy_supported(version):
+        pytest.skip(f"this OpenSSL cannot serve {version.name}")
+    ctx = server_context(ca.issue_cert("127.0.0.1"))
+    _allow_legacy(ctx, version, version)
+    error = failure(make_keepalive(ctx).url_for("/"), ca_bundle=ca_path)
+    assert type(error) is ProtocolVersionError
+    name = "TLS 1.0" if version is ssl.TLSVersion.TLSv1 else "TLS 1.1"
+    assert f"the server speaks {name}" in str(error)
+    assert "refuses TLS versions below 1.2 (deprecated by RFC 8996)" in str(error)
+    assert "upgrade the server" in str(error)
+    assert "minimum_version" not in str(error)  # no setting reaches below TLS 1.2
+
+
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_client_certificate_required(
     make_keepalive: KeepAliveFactory, ca: trustme.CA, ca_path: str, version: ssl.TLSVersion
@@ -259,15 +327,34 @@ def test_client_certificate_required_seen_as_eof(
     assert error.reason is None
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_client_certificate_rejected(
-    make_keepalive: KeepAliveFactory, ca: trustme.CA, other_ca: trustme.CA, ca_path: str
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    other_ca: trustme.CA,
+    ca_path: str,
+    tmp_path: Path,
+    version: ssl.TLSVersion,
 ) -> None:
-    server = make_keepalive(ca.issue_cert("127.0.0.1"), client_ca=ca, require_client_cert=True)
+    # An mTLS server that trusts another CA: TLS 1.2 refuses in the handshake (an
+    # alert), TLS 1.3 after the client finished its half (alert on the first read).
+    server = make_keepalive(
+        ca.issue_cert("127.0.0.1"),
+        client_ca=ca,
+        require_client_cert=True,
+        maximum_version=version,
+    )
     stranger = other_ca.issue_cert("stranger@example.test", common_name="stranger")
-    cert = (stranger.cert_chain_pems[0].bytes(), stranger.private_key_pem.bytes())
-    error = failure(server.url_for("/"), ca_bundle=ca_path, client_cert=ClientCert(*cert))
-    assert type(error) is ClientCertificateRequiredError
-    assert "rejected the client certificate CN=stranger" in str(error)
+    cert, key = tmp_path / "stranger.pem", tmp_path / "stranger.key"
+    stranger.cert_chain_pems[0].write_to_path(cert)
+    stranger.private_key_pem.write_to_path(key)
+    error = failure(server.url_for("/"), ca_bundle=ca_path, client_cert=ClientCert(cert, key))
+    assert type(error) is ClientCertificateRejectedError
+    assert isinstance(error, ClientCertificateRequiredError)  # existing handlers keep working
+    assert "rejected the client certificate this session sent, CN=stranger" in str(error)
+    issuer = x509.load_pem_x509_certificate(other_ca.cert_pem.bytes()).subject.rfc4514_string()
+    assert f"issued by {issuer}" in str(error)
+    assert f"check that the server trusts {issuer}" in str(error)
 
 
 def test_ordinary_connection_errors_are_untouched(ca_path: str) -> None:

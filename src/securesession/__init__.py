@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         CertificateNotYetValidError,
         CertificateRevokedError,
         CertificateVerificationError,
+        ClientCertificateRejectedError,
         ClientCertificateRequiredError,
         HostnameMismatchError,
         IncompleteChainError,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         TLSHandshakeTimeoutError,
         UnknownIssuerError,
         UntrustedCertificateError,
+        WeakCertificateError,
     )
 
 # Where each public name lives; __getattr__ imports the module when the name is first used.
@@ -53,6 +55,7 @@ _EXPORTS = {
     "CertificateRevokedError": ".errors",
     "CertificateVerificationError": ".errors",
     "ClientCert": "._config",
+    "ClientCertificateRejectedError": ".errors",
     "ClientCertificateRequiredError": ".errors",
     "HostnameMismatchError": ".errors",
     "IncompleteChainError": ".errors",
@@ -71,6 +74,7 @@ _EXPORTS = {
     "TLSInfo": "._tlsinfo",
     "UnknownIssuerError": ".errors",
     "UntrustedCertificateError": ".errors",
+    "WeakCertificateError": ".errors",
     "build_ssl_context": "._context",
 }
 
@@ -84,6 +88,7 @@ __all__ = [
     "CertificateRevokedError",
     "CertificateVerificationError",
     "ClientCert",
+    "ClientCertificateRejectedError",
     "ClientCertificateRequiredError",
     "HostnameMismatchError",
     "IncompleteChainError",
@@ -102,6 +107,7 @@ __all__ = [
     "TLSInfo",
     "UnknownIssuerError",
     "UntrustedCertificateError",
+    "WeakCertificateError",
     "build_ssl_context",
 ]
 

@@ -143,7 +143,8 @@ def _cmd_get(args: argparse.Namespace) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     import socket
 
-    from ._diagnose import diagnose, probe
+    from ._diagnose import diagnose
+    from ._probe import probe
     from ._tlsinfo import cert_facts
 
     tls = _tls_from_args(args)

@@ -1,34 +1,32 @@
-"""Turn a failed TLS connection into a typed error that explains itself.
+"""Classify a failed TLS connection into a typed error that explains itself.
 
 The class comes from what OpenSSL reported: the X509 verify code of a failed
 verification, the reason (alert) of a failed handshake, our own pin check. The
 facts in the message (the names a certificate is valid for, its dates, its
-issuer, what the server sent, which TLS version it speaks) come from a *probe*:
-one extra handshake to the same host and port, made only after a failure,
-that verifies nothing and sends no application data. It records the server's
-certificate chain, whether the server asked for a client certificate, and the
-version it chose. Probing after the fact keeps the success path free of any
-per-record bookkeeping; a proxied request is not probed (the message then says
-less, never something wrong).
+issuer, what the server sent, which TLS version it speaks) come from a probe
+(`_probe`): one extra handshake to the same host and port, made only after a
+failure. Probing after the fact keeps the success path free of any per-record
+bookkeeping; a proxied request is not probed (the message then says less, never
+something wrong). This module only decides the class and writes the message.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import http.client
-import socket
 import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._config import TLSConfig
-from ._tlsinfo import CertFacts, PinCheckFailed, cert_facts
+from ._config import ClientCert, TLSConfig
+from ._probe import VERSION_NAMES, Probe, facts_or_none, probe
+from ._tlsinfo import CertFacts, PinCheckFailed
 from .errors import (
     CertificateExpiredError,
     CertificateNotYetValidError,
     CertificateRevokedError,
     CertificateVerificationError,
+    ClientCertificateRejectedError,
     ClientCertificateRequiredError,
     HostnameMismatchError,
     IncompleteChainError,
@@ -38,15 +36,17 @@ from .errors import (
     TLSError,
     TLSHandshakeTimeoutError,
     UnknownIssuerError,
+    WeakCertificateError,
 )
 
-__all__ = ["Probe", "diagnose", "probe"]
+__all__ = ["diagnose"]
 
 # OpenSSL X509_V_ERR_* codes (stable across OpenSSL 1.1 and 3).
 _NOT_YET_VALID, _EXPIRED, _SELF_SIGNED, _SELF_SIGNED_IN_CHAIN = 9, 10, 18, 19
 _UNKNOWN_ISSUER = frozenset({2, 20, 21})  # no issuer cert / locally / cannot verify leaf signature
 _REVOKED, _NO_CRL = 23, 3
 _NAME_MISMATCH = frozenset({62, 64})  # hostname mismatch, IP address mismatch
+_TOO_WEAK = frozenset({66, 67, 68})  # EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK
 
 _PROTOCOL_REASONS = frozenset(
     {
@@ -59,6 +59,7 @@ _PROTOCOL_REASONS = frozenset(
         "VERSION_TOO_HIGH",
     }
 )
+_LEGACY_VERSIONS = frozenset({"TLS 1.0", "TLS 1.1"})  # what a probe calls them
 # Alerts a client receives when the server refuses its certificate (or its lack of one).
 _CLIENT_CERT_REASONS = frozenset(
     {
@@ -85,133 +86,6 @@ _NOT_TLS_REASONS = frozenset(
 )
 _PROBE_TIMEOUT = 5.0
 _LISTEN = 1.0  # how long a probe waits to see a server hang up after the handshake
-_VERSION_NAMES = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
-_SOCKET_VERSION_NAMES = {
-    "TLSv1": "TLS 1.0",
-    "TLSv1.1": "TLS 1.1",
-    "TLSv1.2": "TLS 1.2",
-    "TLSv1.3": "TLS 1.3",
-}
-
-
-@dataclasses.dataclass
-class Probe:
-    """What one diagnostic handshake saw."""
-
-    chain: tuple[bytes, ...] = ()
-    version: str | None = None  # what the server chose, e.g. "TLS 1.2"
-    cipher: str | None = None
-    cert_requested: bool = False
-    error: str | None = None
-    hung_up: bool | None = None  # after the handshake, did the server close on its own?
-
-    @property
-    def leaf(self) -> CertFacts | None:
-        """Facts about the server's own certificate, if it sent one we can read."""
-        return _facts(self.chain[0]) if self.chain else None
-
-
-def _facts(der: bytes) -> CertFacts | None:
-    """`cert_facts`, or None for a certificate cryptography cannot parse (OpenSSL can)."""
-    try:
-        return cert_facts(der)
-    except Exception:  # the message just says less
-        return None
-
-
-def _parse_certificate_message(data: bytes, tls13: bool) -> tuple[bytes, ...]:
-    """Extract the DER certificates of a TLS Certificate handshake message."""
-    if len(data) >= 4 and data[0] == 11 and int.from_bytes(data[1:4], "big") == len(data) - 4:
-        data = data[4:]  # handshake header: type and length
-    pos = 0
-    if tls13:
-        pos = 1 + data[0]  # certificate_request_context
-    end = pos + 3 + int.from_bytes(data[pos : pos + 3], "big")
-    pos += 3
-    certs = []
-    while pos + 3 <= end:
-        size = int.from_bytes(data[pos : pos + 3], "big")
-        certs.append(bytes(data[pos + 3 : pos + 3 + size]))
-        pos += 3 + size
-        if tls13:
-            pos += 2 + int.from_bytes(data[pos : pos + 2], "big")  # per-certificate extensions
-    return tuple(certs)
-
-
-def probe(
-    host: str,
-    port: int,
-    server_hostname: str,
-    timeout: float,
-    *,
-    legacy: bool,
-    context: ssl.SSLContext | None = None,
-    listen: float = 0.0,
-) -> Probe:
-    """Handshake with ``host:port`` once, to see what the server presents and speaks.
-
-    Diagnostic only: without ``context`` it verifies nothing on purpose (it must see a
-    certificate that failed verification); it never sends application data and is
-    closed at once; its result only ever feeds an error message. With ``listen``, it
-    then waits that long to see whether the server hangs up by itself (how TLS 1.3
-    servers refuse a client certificate) or waits for a request.
-    """
-    result = Probe()
-    if context is None:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # diagnostic probe only; see the docstring
-        if legacy:  # to name the version of a server that speaks only TLS 1.0/1.1
-            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    else:
-        ctx = context  # shared and read-only: no message hook, and no resumed session
-
-    def record(
-        conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes
-    ) -> None:
-        if direction != "read" or content_type != 22:  # handshake messages from the server
-            return
-        if msg_type == 2:  # ServerHello
-            result.version = _VERSION_NAMES.get(int(version), str(version))
-        elif msg_type == 11:  # Certificate
-            result.chain = _parse_certificate_message(data, int(version) == 0x0304)
-        elif msg_type == 13:  # CertificateRequest
-            result.cert_requested = True
-
-    if context is None and hasattr(ctx, "_msg_callback"):  # CPython's TLS message hook
-        ctx._msg_callback = record
-    try:
-        with (
-            socket.create_connection((host.strip("[]"), port), timeout=timeout) as raw,
-            # Unbound call: skips our wrap_socket, which would offer a cached session
-            # (a resumed handshake shows nothing about a certificate).
-            ssl.SSLContext.wrap_socket(ctx, raw, server_hostname=server_hostname) as sock,
-        ):
-            if listen:
-                result.hung_up = _hangs_up(sock, listen)
-            if not result.chain:
-                der = sock.getpeercert(binary_form=True)
-                result.chain = (der,) if der else ()
-            cipher = sock.cipher()
-            result.cipher = cipher[0] if cipher else None
-            negotiated = sock.version()  # what the handshake settled on: "TLSv1", "TLSv1.2"
-            if negotiated:
-                result.version = _SOCKET_VERSION_NAMES.get(negotiated, negotiated)
-    except (OSError, ValueError) as exc:
-        result.error = getattr(exc, "reason", None) or type(exc).__name__
-    return result
-
-
-def _hangs_up(sock: ssl.SSLSocket, seconds: float) -> bool:
-    """Whether the server closes (or sends an alert) within ``seconds`` of the handshake."""
-    sock.settimeout(seconds)
-    try:
-        return sock.recv(1) == b""  # data before any request would be odd: not a hang-up
-    except TimeoutError:
-        return False  # it waits for a request, as a server that accepted us does
-    except OSError:
-        return True  # an alert or a reset
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:
@@ -275,8 +149,8 @@ def _trust_summary(tls: TLSConfig) -> str:
 
 def _versions(tls: TLSConfig) -> str:
     minimum, maximum = tls._version_range
-    low = _VERSION_NAMES[int(minimum)]
-    high = _VERSION_NAMES[int(maximum)] if maximum is not None else "TLS 1.3"
+    low = VERSION_NAMES[int(minimum)]
+    high = VERSION_NAMES[int(maximum)] if maximum is not None else "TLS 1.3"
     return low if low == high else f"{low} to {high}"
 
 
@@ -331,7 +205,7 @@ def _diagnose(
         )
         return TLSError(msg, host=host, port=port, reason=getattr(root, "reason", None))
     if isinstance(root, PinCheckFailed):
-        leaf = _facts(root.der) if root.der else None
+        leaf = facts_or_none(root.der) if root.der else None
         msg = (
             f"TLS connection to {where} refused: the server's public key matches none of the "
             f"configured pins. Expected one of {', '.join(root.expected)}; the server presented "
@@ -359,10 +233,17 @@ def _diagnose(
             if seen.error is not None
             else "the server's versions are unknown"
         )
+        fix = (
+            # No setting reaches below TLS 1.2: pointing at minimum_version would point nowhere.
+            "securesession refuses TLS versions below 1.2 (deprecated by RFC 8996) whatever "
+            "the configuration says. Fix: upgrade the server to TLS 1.2 or 1.3."
+            if seen.version in _LEGACY_VERSIONS and seen.error is None
+            else "Fix: if that is acceptable, change TLSConfig(minimum_version=/maximum_version=); "
+            "otherwise upgrade the server."
+        )
         msg = (
             f"TLS handshake with {where} failed: no TLS version both sides accept. This session "
-            f"allows {_versions(tls)}; {server}. Fix: if that is acceptable, change "
-            "TLSConfig(minimum_version=/maximum_version=); otherwise upgrade the server."
+            f"allows {_versions(tls)}; {server}. {fix}"
         )
         return ProtocolVersionError(msg, host=host, port=port, reason=reason)
     handshake_refused = reason == "SSLV3_ALERT_HANDSHAKE_FAILURE"  # TLS 1.2 servers say this
@@ -410,12 +291,14 @@ def _client_cert_error(
             return None  # the server keeps a connection that shows our certificate
     if identity is not None:
         alert = f" (alert {reason})" if reason else " (it hung up after the handshake)"
+        issuer = _issuer_of(identity)
         msg = (
-            f"TLS connection to {where} failed: the server rejected the client certificate "
-            f"{identity.subject}{alert}. Fix: use a certificate issued by a CA the server "
-            "trusts, still valid, and with the clientAuth usage the server expects."
+            f"TLS connection to {where} failed: the server rejected the client certificate this "
+            f"session sent, {identity.subject}, issued by {issuer}{alert}. Fix: check that the "
+            f"server trusts {issuer} for client certificates (or use a certificate from a CA it "
+            "trusts), and that the certificate is still valid and allows clientAuth."
         )
-        return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
+        return ClientCertificateRejectedError(msg, host=host, port=port, reason=reason)
     closed = reason not in _CLIENT_CERT_REASONS and reason != "SSLV3_ALERT_HANDSHAKE_FAILURE"
     how = " (TLS 1.3 reports this as the connection closing after the handshake)" if closed else ""
     msg = (
@@ -424,6 +307,17 @@ def _client_cert_error(
         "mount_tls() one for this host."
     )
     return ClientCertificateRequiredError(msg, host=host, port=port, reason=reason)
+
+
+def _issuer_of(cert: ClientCert) -> str:
+    """The issuer of the client certificate, read again (its key is not needed for that)."""
+    from ._identity import _parse_chain, _read
+
+    try:
+        source = cert._sources()[0]
+        return _parse_chain(_read("client_cert", source, []), "")[0].issuer.rfc4514_string()
+    except Exception:  # rotated away or unreadable since: the message says less
+        return "its issuer"
 
 
 def _verification_error(
@@ -493,7 +387,7 @@ def _verification_error(
         )
         return IncompleteChainError(msg, **kwargs, host=host, port=port)
     if code in _UNKNOWN_ISSUER or code == _SELF_SIGNED_IN_CHAIN:
-        top = _facts(seen.chain[-1]) if len(seen.chain) > 1 else None
+        top = facts_or_none(seen.chain[-1]) if len(seen.chain) > 1 else None
         root_name = top.subject if top is not None else None
         issuer = root_name or (leaf.issuer if leaf else "its issuer")
         maybe = (
@@ -507,6 +401,14 @@ def _verification_error(
             "CA's certificate to ca_bundle (ca_bundle=[DEFAULT_CAS, 'ca.pem'] keeps certifi's)."
         )
         return UnknownIssuerError(msg, **kwargs, host=host, port=port)
+    if code in _TOO_WEAK:
+        msg = (
+            f"{head} {_weakness(seen, tls) or root.verify_message.lower()}, below the security "
+            f"level this session enforces (RSA keys of 2048 bits or more, SHA-256 or better)."
+            f"{facts} Fix: reissue the certificate with an RSA key of at least 2048 bits or an "
+            "ECDSA key, signed with SHA-256; securesession does not lower the security level."
+        )
+        return WeakCertificateError(msg, **kwargs, host=host, port=port)
     hint = (
         " No CRL in TLSConfig(crl=...) covers this certificate's issuer; add it or drop crl."
         if code == _NO_CRL
@@ -514,3 +416,20 @@ def _verification_error(
     )
     msg = f"{head} {root.verify_message} (OpenSSL verify code {code}).{facts}{hint}"
     return CertificateVerificationError(msg, **kwargs, host=host, port=port)
+
+
+def _weakness(seen: Probe, tls: TLSConfig) -> str | None:
+    """Which certificate on the path is weak and how, from what was sent and what is trusted."""
+    try:
+        anchors = tls.ssl_context().get_ca_certs(binary_form=True)
+    except Exception:  # trust no longer loads: judge what the server sent
+        anchors = []
+    trusted = {f.subject: f for f in map(facts_or_none, anchors) if f is not None}
+    path = [f for f in map(facts_or_none, seen.chain) if f is not None]
+    while path and not path[-1].self_issued and path[-1].issuer in trusted and len(path) < 10:
+        path.append(trusted[path[-1].issuer])  # the CA the server did not send (the anchor)
+    for depth, cert in enumerate(path):
+        if cert.weakness is not None:
+            who = "the server's certificate" if depth == 0 else f"its CA certificate {cert.subject}"
+            return f"{who} {cert.weakness}"
+    return None

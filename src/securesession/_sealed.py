@@ -2,14 +2,24 @@
 
 Why read-only contexts: a shared context that anyone may mutate is a shared
 security hole (requests' ``cert_verify`` would load certifi's roots into it,
-silently widening a private-CA-only trust). `_SealedSSLContext` refuses every
-change to trust, identity, versions and verification once built, and checks
-the configured SPKI pins inside the handshake of every connection it makes.
+silently widening a private-CA-only trust; ``set_ecdh_curve()`` on a shared
+context breaks every session's new connections). `SealedSSLContext` refuses,
+once built, every call and every assignment that could change the context: each
+name of `ssl.SSLContext` is classified below, and tests/test_seal.py fails for
+a name a new Python adds until it is classified. It also checks the configured
+SPKI pins inside the handshake of every connection it makes.
+
+What the seal is not: a sandbox. Code that means to get around it (writing to
+``ctx.__dict__``, calling ``_ssl._SSLContext``'s descriptors directly) can; the
+seal stops the libraries and helpers that mutate a context they were handed.
 """
 
 from __future__ import annotations
 
+import functools
 import ssl
+import weakref
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._resume import SessionCache, session_key
@@ -18,7 +28,111 @@ from ._threadstate import note_completed, note_started, origin_port
 if TYPE_CHECKING:
     from ._config import TLSConfig
 
-__all__ = ["SealedSSLContext"]
+__all__ = [
+    "GUARDED_ATTRIBUTES",
+    "HARMLESS",
+    "READ_ONLY_ATTRIBUTES",
+    "REFUSED_METHODS",
+    "SealedSSLContext",
+]
+
+# Every name of ssl.SSLContext on Python 3.10 to 3.13, classified. A name in none
+# of these sets makes tests/test_seal.py fail: classify it before supporting a Python.
+
+# Calls that change the context (trust, identity, ciphers, groups, ALPN, callbacks):
+# refused once sealed. set_alpn_protocols() with the list the context already has
+# is allowed (urllib3 sets ["http/1.1"] on every connection) and does nothing.
+REFUSED_METHODS = frozenset(
+    {
+        "load_cert_chain",
+        "load_default_certs",
+        "load_dh_params",
+        "load_verify_locations",
+        "set_alpn_protocols",
+        "set_ciphers",
+        "set_default_verify_paths",
+        "set_ecdh_curve",
+        "set_npn_protocols",
+        "set_psk_client_callback",  # 3.13
+        "set_psk_server_callback",  # 3.13
+        "set_servername_callback",
+        "_load_windows_store_certs",  # what load_default_certs() calls on Windows
+        "_set_alpn_protocols",  # the C setter behind set_alpn_protocols()
+    }
+)
+# Settable properties: once sealed, an assignment must keep the current value
+# (urllib3 re-assigns verify_mode and check_hostname on every connection); it
+# then does nothing. Any other value is refused.
+GUARDED_ATTRIBUTES = frozenset(
+    {
+        "check_hostname",
+        "hostname_checks_common_name",
+        "keylog_filename",
+        "maximum_version",
+        "minimum_version",
+        "num_tickets",
+        "options",
+        "post_handshake_auth",
+        "sni_callback",
+        "sslobject_class",  # ours check the pins
+        "sslsocket_class",
+        "verify_flags",
+        "verify_mode",
+        "_host_flags",  # the C setter behind hostname_checks_common_name
+        "_msg_callback",  # sees every handshake message
+    }
+)
+# Read-only in ssl itself, or data nobody should replace; assignment is refused.
+READ_ONLY_ATTRIBUTES = frozenset({"protocol", "security_level", "_windows_cert_stores"})
+# Reading, making connections, and the object protocol: they change nothing.
+# (__setattr__ and __delattr__ are the guards themselves.)
+HARMLESS = frozenset(
+    {
+        "cert_store_stats",
+        "get_ca_certs",
+        "get_ciphers",
+        "session_stats",
+        "wrap_bio",
+        "wrap_socket",
+        "_encode_hostname",
+        "_wrap_bio",  # the C factories wrap_socket()/wrap_bio() call
+        "_wrap_socket",
+        "__class__",
+        "__delattr__",
+        "__dict__",
+        "__dir__",
+        "__doc__",
+        "__eq__",
+        "__firstlineno__",  # 3.13
+        "__format__",
+        "__ge__",
+        "__getattribute__",
+        "__getstate__",  # 3.11
+        "__gt__",
+        "__hash__",
+        "__init__",
+        "__init_subclass__",
+        "__le__",
+        "__lt__",
+        "__module__",
+        "__ne__",
+        "__new__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__repr__",
+        "__setattr__",
+        "__sizeof__",
+        "__static_attributes__",  # 3.13
+        "__str__",
+        "__subclasshook__",
+        "__weakref__",
+    }
+)
+# Internal state that may change after sealing: the cache marks a context whose
+# trust no longer loads (fail closed) and clears the mark when it loads again.
+_SETTABLE_WHEN_SEALED = frozenset({"_securesession_failure"})
+# Sealed contexts. Kept outside the objects, so that no attribute write unseals one.
+_SEALED: weakref.WeakSet[SealedSSLContext] = weakref.WeakSet()
 
 
 def _check_pins_after_handshake(conn: ssl.SSLSocket | ssl.SSLObject) -> None:
@@ -48,26 +162,35 @@ class _PinnedSSLObject(ssl.SSLObject):
 
 
 class SealedSSLContext(ssl.SSLContext):
-    """An `ssl.SSLContext` that refuses changes to its security posture once sealed.
+    """An `ssl.SSLContext` that refuses every change once sealed.
 
     urllib3 re-assigns ``verify_mode`` and ``check_hostname`` with the values the
-    context already has and sets ALPN on every connection; those stay allowed.
-    Anything that would change what is trusted or presented raises.
+    context already has and sets ALPN to the list it already has on every
+    connection; those stay allowed and do nothing. Every other call that changes
+    the context, and every other assignment or deletion of an attribute, raises.
     """
 
-    _sealed = False
     _securesession_tls: TLSConfig | None = None  # the posture this context was built for
     _securesession_sessions: SessionCache | None = None  # None: resumption off
     # Set by the cache when a trust source of this context no longer loads: trust
     # fails closed for whoever holds this object too (httpx, urllib3 users).
     _securesession_failure: Exception | None = None
+    _securesession_alpn: tuple[str, ...] | None = None  # what set_alpn_protocols() set
     # Pins are checked in the handshake itself, so every user of the context gets
     # them: urllib3, httpx, asyncio (memory BIOs) and plain sockets alike.
     sslsocket_class = _PinnedSSLSocket
     sslobject_class = _PinnedSSLObject
 
+    @property
+    def _sealed(self) -> bool:
+        return self in _SEALED
+
     def _seal(self) -> None:
-        self._sealed = True
+        _SEALED.add(self)
+
+    def _set_failure(self, failure: Exception | None) -> None:
+        """Fail closed with ``failure`` on new client connections (None: connect again)."""
+        super().__setattr__("_securesession_failure", failure)
 
     def wrap_socket(  # type: ignore[override]  # same parameters, spelled out
         self,
@@ -118,47 +241,47 @@ class SealedSSLContext(ssl.SSLContext):
             )
             raise RuntimeError(msg)
 
-    def load_verify_locations(self, *args: Any, **kwargs: Any) -> None:
-        self._refuse("load_verify_locations()")
-        super().load_verify_locations(*args, **kwargs)
-
-    def load_default_certs(self, *args: Any, **kwargs: Any) -> None:
-        self._refuse("load_default_certs()")
-        super().load_default_certs(*args, **kwargs)
-
-    def set_default_verify_paths(self) -> None:
-        self._refuse("set_default_verify_paths()")
-        super().set_default_verify_paths()
-
-    def load_cert_chain(self, *args: Any, **kwargs: Any) -> None:
-        self._refuse("load_cert_chain()")
-        super().load_cert_chain(*args, **kwargs)
-
-    def set_ciphers(self, ciphers: str, /) -> None:
-        self._refuse("set_ciphers()")
-        super().set_ciphers(ciphers)
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        """Set ALPN before sealing; once sealed, only the list the context has (a no-op)."""
+        protocols = tuple(alpn_protocols)
+        if self._sealed:
+            if protocols != self._securesession_alpn:
+                self._refuse(
+                    f"set_alpn_protocols({list(protocols)!r}) (this context offers "
+                    f"{list(self._securesession_alpn or ())!r})"
+                )
+            return
+        super().set_alpn_protocols(protocols)
+        self._securesession_alpn = protocols
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # Properties of ssl.SSLContext go through __setattr__ like any attribute;
-        # an assignment that keeps the current value is a no-op and stays allowed.
-        if self._sealed and name in _GUARDED_ATTRIBUTES and getattr(self, name) != value:
-            self._refuse(f"setting {name}")
+        # Properties of ssl.SSLContext go through __setattr__ like any attribute.
+        if self._sealed and name not in _SETTABLE_WHEN_SEALED:
+            if name not in GUARDED_ATTRIBUTES or getattr(self, name) != value:
+                self._refuse(f"setting {name}")
+            return  # keeps the current value: nothing to do
         super().__setattr__(name, value)
 
+    def __delattr__(self, name: str) -> None:
+        self._refuse(f"deleting {name}")
+        super().__delattr__(name)
 
-_GUARDED_ATTRIBUTES = frozenset(
-    {
-        "verify_mode",
-        "check_hostname",
-        "minimum_version",
-        "maximum_version",
-        "options",
-        "verify_flags",
-        "hostname_checks_common_name",
-        "keylog_filename",
-        "post_handshake_auth",
-        "sni_callback",
-        "sslsocket_class",
-        "sslobject_class",
-    }
-)
+
+def _refusing(name: str) -> Callable[..., Any]:
+    """A method that raises once the context is sealed, else calls ssl's ``name``."""
+    original = getattr(ssl.SSLContext, name)
+
+    @functools.wraps(original)
+    def method(self: SealedSSLContext, /, *args: Any, **kwargs: Any) -> Any:
+        self._refuse(f"{name}()")
+        return original(self, *args, **kwargs)
+
+    return method
+
+
+# Only the names this Python has: hasattr(ctx, "set_psk_client_callback") must stay
+# False where ssl lacks it.
+for _name in sorted(REFUSED_METHODS - {"set_alpn_protocols"}):
+    if hasattr(ssl.SSLContext, _name):
+        setattr(SealedSSLContext, _name, _refusing(_name))
+del _name

@@ -25,6 +25,9 @@ class CertFacts:
     spki_sha256: str  # base64, as in curl's pins
     self_issued: bool
     ca_issuers: tuple[str, ...]  # AIA caIssuers URLs: where browsers fetch missing intermediates
+    key_type: str = ""  # "RSA", "EC secp256r1", "Ed25519", ...
+    key_bits: int = 0
+    signature_hash: str | None = None  # "sha256", "sha1", ...; None for Ed25519/Ed448
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -33,6 +36,19 @@ class CertFacts:
             return self.san
         cn = [part[3:] for part in self.subject.split(",") if part.startswith("CN=")]
         return tuple(cn)
+
+    @property
+    def weakness(self) -> str | None:
+        """What is below OpenSSL's security level 2 (RSA/DSA < 2048 bits, SHA-1), if anything."""
+        floor = 224 if self.key_type.startswith("EC") else _KEY_FLOORS.get(self.key_type, 0)
+        if self.key_bits < floor:
+            return f"has a {self.key_bits}-bit {self.key_type} key"
+        if self.signature_hash in ("md5", "sha1") and not self.self_issued:  # anchors' go unchecked
+            return f"is signed with {self.signature_hash.upper().replace('SHA1', 'SHA-1')}"
+        return None
+
+
+_KEY_FLOORS = {"RSA": 2048, "DSA": 2048}  # bits; EC keys need 224
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,9 +76,14 @@ def cert_facts(der: bytes) -> CertFacts:
         )
     except x509.ExtensionNotFound:
         ca_issuers = ()
-    spki = cert.public_key().public_bytes(
+    key = cert.public_key()
+    spki = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    try:
+        digest = cert.signature_hash_algorithm
+    except Exception:  # an algorithm cryptography does not know: the message says less
+        digest = None
     return CertFacts(
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
@@ -72,7 +93,20 @@ def cert_facts(der: bytes) -> CertFacts:
         spki_sha256=base64.b64encode(hashlib.sha256(spki).digest()).decode(),
         self_issued=cert.issuer == cert.subject,
         ca_issuers=ca_issuers,
+        key_type=_key_type(key),
+        key_bits=getattr(key, "key_size", 0),
+        signature_hash=digest.name if digest is not None else None,
     )
+
+
+def _key_type(key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__.removeprefix("_").removesuffix("PublicKey")
 
 
 def pin_of(der: bytes) -> str:

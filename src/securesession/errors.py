@@ -17,9 +17,12 @@ The hierarchy::
         │   │   ├── UnknownIssuerError            issued by a CA that is not trusted
         │   │   └── IncompleteChainError          the server did not send its intermediate
         │   ├── CertificateRevokedError     listed in a configured CRL
+        │   ├── WeakCertificateError        a key or signature below the security level
+        │   │                               (RSA < 2048 bits, SHA-1)
         │   └── PinMismatchError            none of the configured SPKI pins matched
         ├── ProtocolVersionError            no TLS version both sides accept
         ├── ClientCertificateRequiredError  the server wants a client certificate we did not send
+        │   └── ClientCertificateRejectedError   the server refused the certificate we sent
         └── TLSHandshakeTimeoutError        the handshake did not finish in time (also a
                                             requests.exceptions.ConnectTimeout)
 
@@ -49,6 +52,7 @@ __all__ = [
     "CertificateNotYetValidError",
     "CertificateRevokedError",
     "CertificateVerificationError",
+    "ClientCertificateRejectedError",
     "ClientCertificateRequiredError",
     "HostnameMismatchError",
     "IncompleteChainError",
@@ -63,6 +67,7 @@ __all__ = [
     "TLSHandshakeTimeoutError",
     "UnknownIssuerError",
     "UntrustedCertificateError",
+    "WeakCertificateError",
 ]
 
 
@@ -166,6 +171,10 @@ class CertificateRevokedError(CertificateVerificationError):
     """The certificate is listed as revoked in a configured CRL."""
 
 
+class WeakCertificateError(CertificateVerificationError):
+    """A certificate's key or signature is below the security level (RSA < 2048 bits, SHA-1)."""
+
+
 class PinMismatchError(CertificateVerificationError):
     """The server's public key matches none of the configured pins.
 
@@ -184,6 +193,10 @@ class ProtocolVersionError(TLSError):
 
 class ClientCertificateRequiredError(TLSError):
     """The server asked for a client certificate that was not sent, or rejected it."""
+
+
+class ClientCertificateRejectedError(ClientCertificateRequiredError):
+    """The server refused the client certificate that was sent (e.g. it trusts another CA)."""
 
 
 class TLSHandshakeTimeoutError(TLSError, _RequestsConnectTimeout):
