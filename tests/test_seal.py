@@ -229,15 +229,15 @@ def test_deleting_attributes_is_refused(ctx: ssl.SSLContext, name: str) -> None:
         delattr(ctx, name)
 
 
-def test_failure_mark_stays_settable_for_the_cache(ctx: SealedSSLContext, tmp_path: Path) -> None:
+def test_failure_mark_is_set_by_the_cache_only(ctx: SealedSSLContext, tmp_path: Path) -> None:
     failure = OSError("trust no longer loads")
     ctx._set_failure(failure)
     with socket.socket() as raw, pytest.raises(OSError, match="no longer loads"):
         ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-    ctx._set_failure(None)
-    ctx._securesession_failure = failure  # what _cache does today
+    with pytest.raises(RuntimeError):
+        ctx._securesession_failure = None  # whoever holds the context cannot clear it
     assert ctx._securesession_failure is failure
-    ctx._securesession_failure = None
+    ctx._set_failure(None)
     assert ctx._securesession_failure is None
 
 

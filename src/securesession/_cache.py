@@ -211,7 +211,7 @@ class _ContextCache:
             entry.failure = exc
             entry.failed_state, entry.retry_at = current, now + _RETRY_FAILED
             if entry.context is not None:
-                entry.context._securesession_failure = _fail_closed(exc)
+                entry.context._set_failure(_fail_closed(exc))
             log.error("TLS trust no longer loads, refusing new connections: %s", exc)
             return
         finally:
@@ -222,7 +222,7 @@ class _ContextCache:
         entry.context = built.context
         entry.failure, entry.pending = None, None
         if old is not None:
-            old._securesession_failure = None  # its holders may connect again
+            old._set_failure(None)  # its holders may connect again
         if built.identity_error is not None:
             entry.failed_state, entry.retry_at = current, now + _RETRY_FAILED
             log.error(

@@ -128,9 +128,9 @@ HARMLESS = frozenset(
         "__weakref__",
     }
 )
-# Internal state that may change after sealing: the cache marks a context whose
-# trust no longer loads (fail closed) and clears the mark when it loads again.
-_SETTABLE_WHEN_SEALED = frozenset({"_securesession_failure"})
+# Internal state that may change after sealing goes through methods (_set_failure),
+# never through attribute assignment, which anyone holding the context could do.
+_SETTABLE_WHEN_SEALED: frozenset[str] = frozenset()
 # Sealed contexts. Kept outside the objects, so that no attribute write unseals one.
 _SEALED: weakref.WeakSet[SealedSSLContext] = weakref.WeakSet()
 
