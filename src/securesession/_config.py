@@ -14,10 +14,13 @@ import dataclasses
 import datetime
 import enum
 import os
+import re
 import ssl
+import stat
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
+from ._files import check_regular, read_file
 from .errors import CertificateFileError, TLSConfigError
 
 __all__ = [
@@ -83,14 +86,20 @@ def _check_path(field: str, value: str | os.PathLike[str], *, allow_dir: bool) -
     if not path:
         msg = f"{field}: empty path"
         raise CertificateFileError(msg)
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # ValueError: an embedded NUL byte
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         if allow_dir:
             return path
         msg = f"{field}: {path} is a directory, expected a certificate file"
         raise CertificateFileError(msg)
-    if not os.path.exists(path):
+    if st is None:
         msg = f"{field}: {path} does not exist"
         raise CertificateFileError(msg)
+    # A FIFO would block the build forever, /dev/zero would fill memory: refuse now.
+    check_regular(field, path, st)
     if not os.access(path, os.R_OK):
         msg = f"{field}: {path} is not readable by this process"
         raise CertificateFileError(msg)
@@ -256,12 +265,7 @@ class ClientCert:
             data, source = bytes(data_or_path), f"<{len(data_or_path)} bytes of PKCS#12>"
         else:
             path = _check_path("client_cert", data_or_path, allow_dir=False)
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError as exc:
-                msg = f"client_cert: cannot read {path}: {exc.strerror or exc}"
-                raise CertificateFileError(msg) from exc
+            data, _ = read_file(path, "client_cert")
             source = path
         chain, key = pkcs12_to_pem(data, password, source)
         return cls(chain, key, password=password)
@@ -278,14 +282,41 @@ def _normalize_client_cert(value: object) -> ClientCert | None:
     if value is None or isinstance(value, ClientCert):
         return value
     if isinstance(value, (str, os.PathLike, bytes)):
+        if not isinstance(value, bytes):
+            _refuse_pkcs12("client_cert", os.fspath(value))
         return ClientCert(value if isinstance(value, bytes) else os.fspath(value))
     if isinstance(value, tuple) and len(value) in (2, 3):
+        cert, key = value[0], value[1]
+        if isinstance(cert, (str, os.PathLike)):
+            _refuse_pkcs12("client_cert", os.fspath(cert))
+            _cert_source("client_cert", cert)  # a missing certificate is named first
+        if isinstance(key, str) and "-----BEGIN" not in key and not os.path.exists(key):
+            # Never echo it: in (cert, key) position people pass passwords too.
+            msg = (
+                "client_cert: the second element of the (cert, key) tuple is not an existing "
+                "file (its value is not shown, in case it is a password); pass "
+                "(cert, key, password), or ClientCert(cert, key, password=...)"
+            )
+            raise CertificateFileError(msg)
         return ClientCert(*value)
     msg = (
         "client_cert must be a ClientCert, a path, or a tuple (cert, key) or "
         f"(cert, key, password), got {type(value).__name__}"
     )
     raise TypeError(msg)
+
+
+_PKCS12_SUFFIXES = (".p12", ".pfx")
+
+
+def _refuse_pkcs12(field: str, path: object) -> None:
+    """A .p12/.pfx file where a PEM certificate goes: say which constructor takes it."""
+    if isinstance(path, str) and path.lower().endswith(_PKCS12_SUFFIXES):
+        msg = (
+            f"{field}: {path} is a PKCS#12 bundle; pass "
+            "ClientCert.from_pkcs12(path, password=...) instead"
+        )
+        raise CertificateFileError(msg)
 
 
 def _normalize_pins(value: object) -> tuple[str, ...]:
@@ -384,18 +415,66 @@ def _check_server_hostname(value: object) -> str | None:
     return name.lower()
 
 
+# Cipher-string words that select NULL, anonymous or export suites.
+_WEAK_CIPHER_TOKEN = re.compile(
+    r"^(?:E?NULL|A?NULL|ADH|AECDH|EXP(?:ORT)?|COMPLEMENTOF\w+|.*-NULL-.*|(?:EXP|ADH|AECDH)-.*)$",
+    re.IGNORECASE,
+)
+_WEAK_CIPHER_EXCLUSIONS = ":!aNULL:!eNULL:!EXPORT"
+
+
 def _check_ciphers(ciphers: object) -> str | None:
     if ciphers is None:
         return None
     if not isinstance(ciphers, str):
         msg = f"ciphers must be an OpenSSL cipher string, got {type(ciphers).__name__}"
         raise TypeError(msg)
+    if "\x00" in ciphers:
+        msg = "ciphers: a cipher string cannot contain a NUL byte"
+        raise TLSConfigError(msg)
+    # A throwaway context is the only authority on what this OpenSSL selects.
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    floor = probe.security_level
     try:
-        # A throwaway context is the only authority on what this OpenSSL accepts.
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(ciphers)
+        probe.set_ciphers(ciphers)
     except ssl.SSLError:
         msg = f"ciphers: OpenSSL selects no cipher suite from {ciphers!r}"
         raise TLSConfigError(msg) from None
+    if probe.security_level < floor or "@seclevel" in ciphers.lower():
+        # @SECLEVEL=0 re-enables 512-bit keys, MD5, SHA-1 and NULL ciphers for every
+        # connection of the context: a floor, not a tuning knob.
+        msg = (
+            f"ciphers: {ciphers!r} sets OpenSSL's security level (@SECLEVEL); securesession "
+            f"keeps level {floor} or higher"
+        )
+        raise TLSConfigError(msg)
+    asked = [
+        token
+        for token in re.split(r"[:,\s]+", ciphers)
+        if token
+        and token[0] not in "!-"  # excluding a weak class is fine
+        and any(_WEAK_CIPHER_TOKEN.search(part) for part in token.lstrip("+").split("+"))
+    ]
+    if asked:
+        # NULL suites send plaintext, anonymous ones authenticate nobody, export
+        # ones are breakable: none may ever be negotiated.
+        msg = (
+            f"ciphers: {ciphers!r} asks for suites without encryption, authentication or "
+            f"adequate strength ({', '.join(asked[:5])}); securesession never negotiates them"
+        )
+        raise TLSConfigError(msg)
+    # Classes such as HIGH or ALL include anonymous suites: exclude them explicitly.
+    if not ciphers.endswith(_WEAK_CIPHER_EXCLUSIONS):  # replace() validates again
+        ciphers = f"{ciphers}{_WEAK_CIPHER_EXCLUSIONS}"
+    probe.set_ciphers(ciphers)
+    weak = [
+        c["name"]
+        for c in probe.get_ciphers()
+        if "Enc=None" in c["description"] or "Au=None" in c["description"]
+    ]
+    if weak:  # pragma: no cover - the exclusions above leave none on any OpenSSL we know
+        msg = f"ciphers: {ciphers!r} still selects unauthenticated or NULL suites: {weak[:5]}"
+        raise TLSConfigError(msg)
     return ciphers
 
 

@@ -18,12 +18,14 @@ through `read_file`, so three promises hold in one place:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 
-from .errors import CertificateFileError
+from .errors import CertificateFileError, TLSConfigError
 
-__all__ = ["MAX_FILE_SIZE", "FileStamp", "read_file", "stamp"]
+__all__ = ["MAX_FILE_SIZE", "FileStamp", "crypto_errors", "read_file", "stamp"]
 
 MAX_FILE_SIZE = 16 * 1024 * 1024
 """The largest certificate, key, CRL or bundle file securesession reads (16 MiB).
@@ -119,3 +121,32 @@ def stamp(path: str) -> FileStamp | None:
         return _stamp_of(path, os.stat(path))
     except OSError:
         return None
+
+
+def is_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Rust panic from cryptography (pyo3's ``PanicException``).
+
+    It derives from `BaseException`, so it escapes every ``except Exception``: one
+    hostile file could kill a worker thread.
+    """
+    return type(exc).__name__ == "PanicException"
+
+
+@contextlib.contextmanager
+def crypto_errors(message: str) -> Iterator[None]:
+    """Turn whatever parsing untrusted bytes raises into `CertificateFileError(message)`.
+
+    cryptography raises ValueError, UnsupportedAlgorithm and, on some inputs, Rust
+    panics; our own typed errors and TypeError (a wrong type) pass through unchanged. ``message``
+    names the source and never its content.
+    """
+    try:
+        yield
+    except (TLSConfigError, TypeError):  # ours, or a value of the wrong type (a password)
+        raise
+    except Exception as exc:
+        raise CertificateFileError(f"{message} ({type(exc).__name__})") from exc
+    except BaseException as exc:
+        if is_panic(exc):
+            raise CertificateFileError(f"{message} (the parser panicked)") from exc
+        raise

@@ -21,7 +21,7 @@ import secrets
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from ._files import FileStamp, read_file
+from ._files import FileStamp, crypto_errors, read_file
 from ._memfile import in_memory_file
 from .errors import CertificateFileError, KeyMismatchError, KeyPasswordError, TLSConfigError
 
@@ -63,9 +63,19 @@ def resolve_password(password: Any) -> bytes | None:
     if password is None:
         return None
     if callable(password):
-        password = password()
+        try:
+            password = password()
+        except (TLSConfigError, TypeError):
+            raise
+        except Exception as exc:  # a vault that is down: say so, without its text
+            msg = f"client_cert: the password callable raised {type(exc).__name__}"
+            raise KeyPasswordError(msg) from exc
     if isinstance(password, str):
-        return password.encode("utf-8")
+        try:
+            return password.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates
+            msg = "client_cert: the password is not encodable as UTF-8"
+            raise KeyPasswordError(msg) from exc
     if isinstance(password, (bytes, bytearray)):
         return bytes(password)
     msg = "client_cert: the password (or what its callable returned) is neither str nor bytes"
@@ -146,12 +156,20 @@ def _public_der(key: Any) -> bytes:
 def read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> Identity:
     """Read, decrypt and cross-check a client identity; raise a typed error otherwise.
 
+    Whatever cryptography raises on hostile bytes (UnsupportedAlgorithm, ValueError
+    from a mutated public key, Rust panics) becomes a `CertificateFileError`.
+
     Raises:
         CertificateFileError: a file is missing/unreadable, or holds no certificate or key.
         KeyPasswordError: the key is encrypted and the password is missing or wrong.
         KeyMismatchError: the key does not belong to the certificate.
         TLSConfigError: the certificate has expired.
     """
+    with crypto_errors(f"client_cert: {describe(cert)} holds an unusable certificate or key"):
+        return _read_identity(cert, key, password)
+
+
+def _read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> Identity:
     stamps: list[FileStamp] = []
     cert_data = _read("client_cert", cert, stamps)
     chain = _parse_chain(cert_data, describe(cert))
@@ -183,6 +201,11 @@ def read_identity(cert: str | bytes, key: str | bytes | None, password: Any) -> 
 
 def pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes]:
     """Decrypt a PKCS#12 bundle into (chain PEM, key PEM encrypted with the bundle's password)."""
+    with crypto_errors(f"client_cert: {source} is not a usable PKCS#12 bundle"):
+        return _pkcs12_to_pem(data, password, source)
+
+
+def _pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -190,6 +213,12 @@ def pkcs12_to_pem(data: bytes, password: Any, source: str) -> tuple[bytes, bytes
         msg = f"client_cert: {source} is not a PKCS#12 (.p12/.pfx) file"
         raise CertificateFileError(msg)
     secret = resolve_password(password)
+    if secret is not None and b"\x00" in secret:
+        # PKCS#12 passwords are NUL-terminated strings (cryptography would panic).
+        msg = (
+            f"client_cert: the password for {source} contains a NUL byte, which PKCS#12 cannot hold"
+        )
+        raise KeyPasswordError(msg)
     attempts = [secret] if secret is not None else [None, b""]
     for attempt in attempts:
         try:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import ssl
 import sys
 from collections.abc import Iterable
 
 from ._config import SYSTEM_CAS, TLSConfig, _TrustStore
-from ._files import FileStamp, read_file, stamp
+from ._files import FileStamp, crypto_errors, read_file, stamp
 from ._memfile import in_memory_file
 from .errors import CertificateFileError
 
@@ -25,10 +24,29 @@ __all__ = ["load_crls", "load_trust"]
 
 log = logging.getLogger("securesession")
 
-_PEM_CERT_RE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
-)
-_CRL_RE = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
+_CERT_BEGIN, _CERT_END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+_CRL_BEGIN, _CRL_END = b"-----BEGIN X509 CRL-----", b"-----END X509 CRL-----"
+
+
+def pem_blocks(data: bytes, begin: bytes, end: bytes) -> list[bytes]:
+    """The complete ``begin``...``end`` blocks of ``data``, in linear time.
+
+    A regular expression with a lazy ``.+?`` rescans to the end of the data for
+    every BEGIN that has no END: quadratic on hostile input (256 KiB of BEGIN
+    lines took 21 s). Here each byte is looked at a bounded number of times.
+    """
+    blocks: list[bytes] = []
+    pos = 0
+    while True:
+        start = data.find(begin, pos)
+        if start < 0:
+            return blocks
+        stop = data.find(end, start + len(begin))
+        if stop < 0:
+            return blocks  # no END after this BEGIN: no later block is complete either
+        start = data.rfind(begin, start, stop)  # an unterminated BEGIN before it: skip it
+        blocks.append(data[start : stop + len(end)])
+        pos = stop + len(end)
 
 
 def _pem_blocks(data: bytes) -> str:
@@ -37,7 +55,7 @@ def _pem_blocks(data: bytes) -> str:
     Real bundles carry comments (sometimes non-ASCII issuer names) and other
     blocks around the certificates; OpenSSL needs none of them.
     """
-    return "\n".join(m.group(0).decode("ascii") for m in _PEM_CERT_RE.finditer(data))
+    return "\n".join(b.decode("ascii") for b in pem_blocks(data, _CERT_BEGIN, _CERT_END))
 
 
 def add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
@@ -56,11 +74,17 @@ def add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
             msg = f"ca_bundle: {origin} holds a malformed PEM certificate: {exc}"
             raise CertificateFileError(msg) from exc
         return pem.count("-----BEGIN CERTIFICATE-----")
+    before = ctx.cert_store_stats()["x509"]
     try:
         ctx.load_verify_locations(cadata=data)
     except (ssl.SSLError, ValueError) as exc:
         msg = f"ca_bundle: {origin} is neither PEM nor valid DER certificate data: {exc}"
         raise CertificateFileError(msg) from exc
+    if ctx.cert_store_stats()["x509"] == before:
+        # OpenSSL may accept DER-looking bytes that hold no certificate: trusting
+        # nothing without a word is how a broken bundle goes unnoticed.
+        msg = f"ca_bundle: {origin} holds no DER certificate"
+        raise CertificateFileError(msg)
     return 1
 
 
@@ -172,16 +196,20 @@ def load_crls(
             origin = source
         else:
             data, origin = source, f"<{len(source)} bytes>"
-        try:
-            if b"-----BEGIN X509 CRL-----" in data:
-                crls = [x509.load_pem_x509_crl(b) for b in _CRL_RE.findall(data)]
+        with crypto_errors(f"crl: {origin} holds a malformed CRL"):
+            if _CRL_BEGIN in data:
+                crls = [x509.load_pem_x509_crl(b) for b in pem_blocks(data, _CRL_BEGIN, _CRL_END)]
             else:
                 crls = [x509.load_der_x509_crl(data)]
-        except ValueError as exc:
-            msg = f"crl: {origin} holds a malformed CRL"
-            raise CertificateFileError(msg) from exc
-        pems.extend(crl.public_bytes(Encoding.PEM) for crl in crls)
+            if not crls:
+                msg = f"crl: {origin} holds no complete PEM CRL ('{_CRL_END.decode()}' missing)"
+                raise CertificateFileError(msg)
+            pems.extend(crl.public_bytes(Encoding.PEM) for crl in crls)
     # OpenSSL takes CRLs only from a file; CRLs are public, the file is just transport.
     with in_memory_file(b"".join(pems), "securesession-crl") as path:
-        ctx.load_verify_locations(cafile=path)
+        try:
+            ctx.load_verify_locations(cafile=path)
+        except ssl.SSLError as exc:  # cryptography parsed what OpenSSL refuses
+            msg = f"crl: OpenSSL refused the CRLs: {exc.reason or exc}"
+            raise CertificateFileError(msg) from exc
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
