@@ -74,18 +74,50 @@ def add_cert_data(ctx: ssl.SSLContext, data: bytes, origin: str) -> int:
             msg = f"ca_bundle: {origin} holds a malformed PEM certificate: {exc}"
             raise CertificateFileError(msg) from exc
         return pem.count("-----BEGIN CERTIFICATE-----")
-    before = ctx.cert_store_stats()["x509"]
+    # OpenSSL stops quietly at DER bytes it cannot read after a good certificate:
+    # every byte must belong to a certificate, or the bundle is not what it seems.
+    certificates = _der_certificates(data, origin)
     try:
         ctx.load_verify_locations(cadata=data)
     except (ssl.SSLError, ValueError) as exc:
         msg = f"ca_bundle: {origin} is neither PEM nor valid DER certificate data: {exc}"
         raise CertificateFileError(msg) from exc
-    if ctx.cert_store_stats()["x509"] == before:
-        # OpenSSL may accept DER-looking bytes that hold no certificate: trusting
-        # nothing without a word is how a broken bundle goes unnoticed.
-        msg = f"ca_bundle: {origin} holds no DER certificate"
+    return certificates
+
+
+def _der_certificates(data: bytes, origin: str) -> int:
+    """Check that ``data`` is one or more whole DER certificates; return how many."""
+    from cryptography import x509
+
+    pos, count = 0, 0
+    while pos < len(data):
+        end = _der_end(data, pos)
+        if end is None:
+            msg = f"ca_bundle: {origin} is neither PEM nor DER certificate data"
+            raise CertificateFileError(msg)
+        with crypto_errors(f"ca_bundle: {origin} holds malformed DER certificate data"):
+            x509.load_der_x509_certificate(data[pos:end])
+        pos, count = end, count + 1
+    if count == 0:
+        msg = f"ca_bundle: {origin} is empty"
         raise CertificateFileError(msg)
-    return 1
+    return count
+
+
+def _der_end(data: bytes, pos: int) -> int | None:
+    """Where the DER SEQUENCE starting at ``pos`` ends, or None if it is not one."""
+    if data[pos] != 0x30 or pos + 2 > len(data):
+        return None
+    first = data[pos + 1]
+    if first < 0x80:
+        length, header = first, 2
+    else:
+        size = first & 0x7F
+        if not 0 < size <= 4 or pos + 2 + size > len(data):
+            return None
+        length, header = int.from_bytes(data[pos + 2 : pos + 2 + size], "big"), 2 + size
+    end = pos + header + length
+    return end if end <= len(data) else None
 
 
 def _load_file(ctx: ssl.SSLContext, path: str, stamps: list[FileStamp]) -> None:
