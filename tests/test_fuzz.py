@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import datetime
 import ssl
+import tempfile
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import trustme
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from securesession import ClientCert, TLSConfig, TLSConfigError, build_ssl_context
+from securesession._testing import crl
 
 FUZZ = settings(
     max_examples=150,
@@ -191,3 +196,96 @@ def test_ca_bundle_files(tmp_path_factory: pytest.TempPathFactory, data: bytes) 
     path.write_bytes(data)
     must_fail_cleanly(lambda: TLSConfig(ca_bundle=path).ssl_context())
     must_fail_cleanly(lambda: TLSConfig(crl=path).ssl_context())
+
+
+# --- Targets shared with benchmarks/fuzz.py (which runs >= 10,000 examples) ------------
+
+_CRL_PEM = crl(_CA, [CERT])
+_CRL_DER = x509.load_pem_x509_crl(_CRL_PEM).public_bytes(serialization.Encoding.DER)
+_CA_DER = x509.load_pem_x509_certificate(_CA.cert_pem.bytes()).public_bytes(
+    serialization.Encoding.DER
+)
+_CA_FILE = tempfile.NamedTemporaryFile(suffix=".pem", delete=False)  # noqa: SIM115  # process-long
+_CA_FILE.write(_CA.cert_pem.bytes())
+_CA_FILE.close()
+PASSWORD_TEXT = st.text(alphabet=st.characters(codec="utf-8") | st.just("\x00"), max_size=20)
+
+
+def _ca_bytes(data: bytes) -> object:
+    error = must_fail_cleanly(lambda: TLSConfig(ca_bundle=data).ssl_context())
+    if error is None:  # accepted: it really held a certificate
+        assert TLSConfig(ca_bundle=data).ssl_context().cert_store_stats()["x509"] >= 1
+    return error
+
+
+def _crl_bytes(data: bytes) -> object:
+    return must_fail_cleanly(lambda: TLSConfig(ca_bundle=_CA_FILE.name, crl=data).ssl_context())
+
+
+def _encrypted_key(args: tuple[bytes, object]) -> object:
+    key, password = args
+    return must_fail_cleanly(ClientCert, CERT, key, password=password)
+
+
+def _pkcs12(args: tuple[bytes, object]) -> object:
+    data, password = args
+    return must_fail_cleanly(ClientCert.from_pkcs12, data, password=password)
+
+
+def _field(args: tuple[str, object]) -> object:
+    field, value = args
+    return must_fail_cleanly(lambda: TLSConfig(**{field: value}).ssl_context())
+
+
+TARGETS: list[tuple[str, st.SearchStrategy[Any], Callable[[Any], object]]] = [
+    (
+        "ca_bundle bytes",
+        st.one_of(
+            st.binary(max_size=2048),
+            mangled(_CA.cert_pem.bytes()),
+            mangled(_CA_DER),
+            mangled(_CA_DER + b"\x30\x03\x02\x01\x00"),
+        ),
+        _ca_bytes,
+    ),
+    (
+        "crl bytes",
+        st.one_of(st.binary(max_size=1024), mangled(_CRL_PEM), mangled(_CRL_DER)),
+        _crl_bytes,
+    ),
+    (
+        "encrypted keys",
+        st.tuples(mangled(ENCRYPTED_KEY), st.one_of(st.just(SECRET), PASSWORD_TEXT)),
+        _encrypted_key,
+    ),
+    (
+        "pkcs12",
+        st.tuples(
+            st.one_of(mangled(P12), st.binary(max_size=512)),
+            st.one_of(st.just("p12-pass"), st.none(), PASSWORD_TEXT, st.binary(max_size=10)),
+        ),
+        _pkcs12,
+    ),
+    ("passwords", st.tuples(st.just(ENCRYPTED_KEY), PASSWORDS), _encrypted_key),
+    ("every field", st.tuples(st.sampled_from(FIELDS), VALUES), _field),
+    (
+        "ciphers and names",
+        st.tuples(
+            st.sampled_from(["ciphers", "server_hostname"]),
+            st.text(alphabet="ALNUMDEHCSGK-+!:@=._0123 \x00ßé", max_size=30),
+        ),
+        _field,
+    ),
+]
+
+
+@FUZZ
+@pytest.mark.parametrize(("name", "strategy", "target"), TARGETS, ids=[t[0] for t in TARGETS])
+@given(data=st.data())
+def test_targets(
+    name: str,
+    strategy: st.SearchStrategy[Any],
+    target: Callable[[Any], object],
+    data: st.DataObject,
+) -> None:
+    target(data.draw(strategy))
