@@ -103,3 +103,21 @@ def test_rotations_through_an_https_proxy_close_the_replaced_managers(
             assert session.get(server.url_for("/"), timeout=10).status_code == 200
         grown = settle_to(start + 8) - start
     assert grown <= 8, f"{grown} descriptors left open by 30 rotations"
+
+
+def test_close_closes_a_shared_adapter_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One adapter serves https:// and http://: requests' close() would close it twice."""
+    from securesession import TLSAdapter
+
+    closed: list[int] = []
+    real_close = TLSAdapter.close
+
+    def counting_close(self: TLSAdapter) -> None:
+        closed.append(id(self))
+        real_close(self)
+
+    monkeypatch.setattr(TLSAdapter, "close", counting_close)
+    session = SecureSession()
+    session.mount_tls("https://api.example.test/", session.tls.replace(resume_sessions=False))
+    session.close()
+    assert sorted(closed) == sorted({id(a) for a in session.adapters.values()})
