@@ -175,3 +175,48 @@ def test_a_callable_that_needs_its_own_configuration_is_an_error(
     )
     with pytest.raises(TLSConfigError, match="needs itself"):
         finishes(configs[0].ssl_context)
+
+
+def test_two_callables_that_need_each_other_across_threads_do_not_deadlock(
+    ca: trustme.CA, ca_path: str, tmp_path: Path
+) -> None:
+    """X's password needs Y and Y's needs X, both first built at once in two threads."""
+    configs: dict[str, TLSConfig] = {}
+    both_started = threading.Barrier(2, timeout=10)
+    armed = False
+
+    waited: set[str] = set()
+
+    def needing(other: str) -> Callable[[], bytes]:
+        def password() -> bytes:
+            if armed:
+                if other not in waited:
+                    waited.add(other)
+                    both_started.wait()  # each thread is inside its own build now
+                configs[other].ssl_context()
+            return PASSWORD
+
+        return password
+
+    for name, other in (("x", "y"), ("y", "x")):
+        cert, key = encrypted_identity(ca, tmp_path, name)
+        identity = ClientCert(cert, key, password=needing(other))
+        configs[name] = TLSConfig(ca_bundle=ca_path, client_cert=identity)
+    armed = True
+    outcomes: list[BaseException | None] = []
+
+    def build(name: str) -> None:
+        try:
+            configs[name].ssl_context()
+            outcomes.append(None)
+        except BaseException as exc:  # collected below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=build, args=(n,), daemon=True) for n in "xy"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(t.is_alive() for t in threads), "deadlocked"
+    assert len(outcomes) == 2
+    assert all(isinstance(o, TLSConfigError) for o in outcomes), outcomes

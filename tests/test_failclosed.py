@@ -9,13 +9,17 @@ last write, also when the process was idle meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import ssl
+import stat
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -202,3 +206,137 @@ def test_atomic_replaces_during_first_builds_never_fail(
     finally:
         stop.set()
         writer.join(10)
+
+
+@pytest.mark.parametrize("how", ["replaced", "deleted then rewritten"])
+def test_a_held_context_stops_trusting_a_rotated_away_ca(
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    other_ca: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """A -> B: whoever kept the old context (httpx, urllib3) must not trust A any more."""
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
+    server = make_keepalive(ca.issue_cert("127.0.0.1"))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(ca.cert_pem.bytes())
+    tls = TLSConfig(ca_bundle=bundle)
+    first = tls.ssl_context()
+    bundle.write_bytes(ca.cert_pem.bytes() + other_ca.cert_pem.bytes())  # adds B: A stays
+    held = tls.ssl_context()
+    assert held is not first
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        first.wrap_socket(raw, server_hostname="127.0.0.1").close()  # nothing removed: fine
+    if how == "deleted then rewritten":
+        bundle.unlink()
+        with pytest.raises(CertificateFileError):
+            tls.ssl_context()
+    bundle.write_bytes(other_ca.cert_pem.bytes())  # A removed
+    current = tls.ssl_context()
+    for old in (first, held):
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw,
+            pytest.raises(CertificateFileError, match="rotated"),
+        ):
+            old.wrap_socket(raw, server_hostname="127.0.0.1")
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        current.wrap_socket(raw, server_hostname="127.0.0.1")  # B does not vouch for A
+
+
+def test_a_file_that_keeps_being_touched_is_loaded_all_the_same(
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    other_ca: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.5)
+    old = make_keepalive(ca.issue_cert("127.0.0.1"))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(ca.cert_pem.bytes())
+    with SecureSession(ca_bundle=bundle) as session:
+        assert session.get(old.url_for("/"), headers=CLOSE, timeout=10).status_code == 200
+        bundle.write_bytes(other_ca.cert_pem.bytes())  # A removed...
+        refused_after = None
+        start = time.monotonic()
+        while time.monotonic() - start < 5:
+            os.utime(bundle)  # ...and a sidecar touches the file every 0.2 s
+            try:
+                session.get(old.url_for("/"), headers=CLOSE, timeout=10)
+            except requests.exceptions.SSLError:
+                refused_after = time.monotonic() - start
+                break
+            time.sleep(0.2)
+    assert refused_after is not None, "the removed CA stayed trusted while the file was touched"
+
+
+def test_a_refusal_racing_a_rotation_is_typed_or_retried(
+    make_keepalive: KeepAliveFactory,
+    ca: trustme.CA,
+    other_ca: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool is picked with a context that fails closed before it connects."""
+    from securesession import TLSAdapter
+
+    monkeypatch.setattr(_cache, "RECHECK_INTERVAL", 0.0)
+    server = make_keepalive(other_ca.issue_cert("127.0.0.1"))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(ca.cert_pem.bytes() + other_ca.cert_pem.bytes())
+    after_pick: list[Callable[[], object]] = []
+
+    class RacingAdapter(TLSAdapter):
+        def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+            pool = super().get_connection_with_tls_context(*args, **kwargs)
+            while after_pick:
+                after_pick.pop()()  # another thread's re-check, right now
+            return pool
+
+    with SecureSession(ca_bundle=bundle) as session:
+        session.mount("https://", RacingAdapter(session.tls))
+        assert session.get(server.url_for("/"), headers=CLOSE, timeout=10).status_code == 200
+        # A rotation that removes A retires the picked context: retried with the new one.
+        after_pick.append(lambda: (bundle.write_bytes(other_ca.cert_pem.bytes()), tls_now()))
+        tls_now = session.tls.ssl_context
+        assert session.get(server.url_for("/"), headers=CLOSE, timeout=10).status_code == 200
+        # Trust that no longer loads: the typed error, not a wrapped ConnectionError.
+        after_pick.append(lambda: (bundle.write_bytes(b""), _swallow(tls_now)))
+        with pytest.raises(CertificateFileError, match=r"bundle\.pem"):
+            session.get(server.url_for("/"), headers=CLOSE, timeout=10)
+
+
+def _swallow(fn: Callable[[], object]) -> None:
+    with contextlib.suppress(CertificateFileError):
+        fn()
+
+
+def test_an_mtime_in_the_future_does_not_delay_rotation(
+    make_keepalive: KeepAliveFactory, ca: trustme.CA, other_ca: trustme.CA, tmp_path: Path
+) -> None:
+    new = make_keepalive(other_ca.issue_cert("127.0.0.1"))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(ca.cert_pem.bytes())
+    with SecureSession(ca_bundle=bundle) as session:
+        session.tls.ssl_context()
+        bundle.write_bytes(other_ca.cert_pem.bytes())
+        future = time.time() + 3600
+        os.utime(bundle, (future, future))  # a wrong clock on whatever wrote it
+        time.sleep(_cache.RECHECK_INTERVAL + 0.2)
+        assert session.get(new.url_for("/"), headers=CLOSE, timeout=10).status_code == 200
+
+
+def test_an_existing_key_log_file_is_made_private(
+    server_url: str, ca_path: str, tmp_path: Path
+) -> None:
+    keylog = tmp_path / "keys.log"
+    keylog.write_bytes(b"")
+    keylog.chmod(0o644)
+    with SecureSession(ca_bundle=ca_path, keylog_file=keylog) as session:
+        assert session.get(server_url, timeout=10).status_code == 200
+    assert stat.S_IMODE(keylog.stat().st_mode) == 0o600

@@ -230,15 +230,18 @@ def test_deleting_attributes_is_refused(ctx: ssl.SSLContext, name: str) -> None:
 
 
 def test_failure_mark_is_set_by_the_cache_only(ctx: SealedSSLContext, tmp_path: Path) -> None:
+    from securesession._sealed import set_failure
+
     failure = OSError("trust no longer loads")
-    ctx._set_failure(failure)
+    set_failure(ctx, failure)
     with socket.socket() as raw, pytest.raises(OSError, match="no longer loads"):
         ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    assert not hasattr(ctx, "_set_failure")  # nothing on the object itself clears it
     with pytest.raises(RuntimeError):
-        ctx._securesession_failure = None  # whoever holds the context cannot clear it
-    assert ctx._securesession_failure is failure
-    ctx._set_failure(None)
-    assert ctx._securesession_failure is None
+        ctx._securesession_failure = None  # an attribute write does nothing of the kind
+    with socket.socket() as raw, pytest.raises(OSError, match="no longer loads"):
+        ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    set_failure(ctx, None)
 
 
 def test_unsealed_context_is_an_ordinary_context() -> None:

@@ -102,6 +102,23 @@ def _host_header(name: str, url: str) -> str:
     return host if port in (None, 443) else f"{host}:{port}"
 
 
+def _refused_by_trust(exc: BaseException) -> CertificateFileError | None:
+    """The fail-closed `CertificateFileError` urllib3 wrapped into ``exc``, if any."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, CertificateFileError):
+            return current
+        # urllib3 keeps the cause in .reason (MaxRetryError) or in args (ProtocolError).
+        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        todo.extend(current.args)
+    return None
+
+
 def _connect_timeout(timeout: Any) -> float | None:
     """The connect part of any timeout requests accepts (number, tuple, urllib3 Timeout)."""
     if isinstance(timeout, tuple):
@@ -319,8 +336,21 @@ class TLSAdapter(HTTPAdapter):
         started, completed = _threadstate.started(), _threadstate.completed()
         sent = self._with_host(request, verify, cert)
         try:
-            return super().send(sent, stream, timeout, verify, cert, proxies)
+            try:
+                return super().send(sent, stream, timeout, verify, cert, proxies)
+            except RequestsConnectionError as exc:
+                refused = _refused_by_trust(exc)
+                if refused is None:
+                    raise
+                if not getattr(refused, "securesession_retired", False):
+                    raise refused from exc  # trust fails closed: the typed error itself
+                # The pool was picked just before a rotation retired its context: once
+                # more, with the current one (no byte was sent: it failed to connect).
+                return super().send(sent, stream, timeout, verify, cert, proxies)
         except (RequestsConnectionError, Timeout) as exc:
+            refused = _refused_by_trust(exc)
+            if refused is not None:
+                raise refused from exc
             if (
                 isinstance(exc, (TLSError, ProxyError))  # a proxy's failure is not the origin's
                 or not str(request.url).lower().startswith("https:")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 import weakref
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from . import _context
 from ._files import FileStamp, stamp
+from ._sealed import set_failure
 from .errors import CertificateFileError, TLSConfigError
 
 if TYPE_CHECKING:
@@ -53,6 +55,11 @@ have held still (by its files' own mtimes) before it is loaded."""
 
 _MAX_CONTEXTS = 128  # unused configurations kept, least recently used dropped first
 _RETRY_FAILED = 30.0  # seconds before a failed reload is tried again on unchanged files
+_MAX_UNSETTLED = 2  # intervals a change may keep changing before it is loaded anyway
+_BUILD_WAIT = 60.0  # seconds a thread waits for another thread's first build of a config
+# Where a file's last write shows: ctime, which the kernel sets and utime() cannot
+# move; Windows' st_ctime is the creation time, so there it is the mtime.
+_WRITE_TIME = 2 if os.name == "posix" else 1
 
 
 class _Entry:
@@ -68,7 +75,9 @@ class _Entry:
         self.failure: Exception | None = None  # a trust source that no longer loads
         self.failed_state: tuple[FileStamp | None, ...] | None = None
         self.retry_at = 0.0
-        self.pending: tuple[FileStamp | None, ...] | None = None  # for mtimes in the future
+        self.unsettled_since: float | None = None  # when a change still being written was seen
+        # Earlier contexts of this configuration that someone may still hold.
+        self.previous: weakref.WeakSet[SealedSSLContext] = weakref.WeakSet()
 
     def serve(self) -> SealedSSLContext:
         """The context to use now, or the fail-closed error."""
@@ -84,6 +93,25 @@ def _fail_closed(failure: Exception) -> CertificateFileError:
     return CertificateFileError(msg)
 
 
+def _narrowed(old: SealedSSLContext, new: SealedSSLContext) -> bool:
+    """Whether ``new`` trusts less than ``old``: a CA removed, or the CRLs changed."""
+    if old._securesession_crls != new._securesession_crls:
+        return True  # a new revocation must reach every holder
+    kept = set(new.get_ca_certs(binary_form=True))
+    return any(der not in kept for der in old.get_ca_certs(binary_form=True))
+
+
+def _retired(tls: TLSConfig) -> CertificateFileError:
+    msg = (
+        f"the trust of this TLS context was rotated ({_context.describe_trust(tls)} changed "
+        "and no longer holds some of its CAs or CRLs): get the current one from "
+        "TLSConfig.ssl_context() again"
+    )
+    error = CertificateFileError(msg)
+    error.securesession_retired = True  # type: ignore[attr-defined]  # the adapter retries these
+    return error
+
+
 class _ContextCache:
     """Process-wide map from TLSConfig to its context; thread-safe, bounded."""
 
@@ -94,6 +122,7 @@ class _ContextCache:
             weakref.WeakValueDictionary()
         )
         self._recent: collections.OrderedDict[TLSConfig, _Entry] = collections.OrderedDict()
+        self._waiting: dict[int, _Entry] = {}  # thread -> the entry whose build it waits for
         self.builds = 0  # contexts built, first builds and reloads (for tests and benchmarks)
 
     def get(self, tls: TLSConfig) -> SealedSSLContext:
@@ -131,13 +160,8 @@ class _ContextCache:
                     self._recent[tls] = entry  # held strongly while it is being built
             if entry.context is not None:
                 return self.get(tls)
-            if entry.builder == me:
-                msg = (
-                    "building this TLSConfig needs itself: its client-key password callable "
-                    "makes a request with the very configuration it unlocks"
-                )
-                raise TLSConfigError(msg)
-            with entry.lock:  # single flight: wait for this configuration's build only
+            self._wait_for(entry, me)
+            try:  # single flight: this configuration's build, and only it, is waited for
                 if entry.context is not None:
                     return entry.serve()
                 if self._entries.get(tls) is not entry:
@@ -158,8 +182,46 @@ class _ContextCache:
                 entry.stamps, entry.identity = built.stamps, built.identity
                 entry.next_check = time.monotonic() + RECHECK_INTERVAL
                 entry.context = built.context
+            finally:
+                entry.lock.release()
             self._keep(tls, entry)
             return built.context
+
+    def _wait_for(self, entry: _Entry, me: int) -> None:
+        """Take ``entry``'s lock, unless that would wait forever.
+
+        A password callable can need another configuration whose own callable
+        needs this one, in two threads (a cycle), or can hand the work to a thread
+        pool that then asks for the configuration being built. The first is
+        detected by following who waits for whom; the second ends after
+        `_BUILD_WAIT` seconds. Both are a `TLSConfigError`, never a hang.
+        """
+        with self._lock:
+            waited: _Entry | None = entry
+            seen: set[int] = set()
+            while waited is not None and waited.builder is not None:
+                if waited.builder == me:
+                    msg = (
+                        "building this TLSConfig needs itself: a client-key password callable "
+                        "makes a request with a configuration that is waiting for it"
+                    )
+                    raise TLSConfigError(msg)
+                if waited.builder in seen:
+                    break
+                seen.add(waited.builder)
+                waited = self._waiting.get(waited.builder)
+            self._waiting[me] = entry
+        try:
+            acquired = entry.lock.acquire(timeout=_BUILD_WAIT)
+        finally:
+            with self._lock:
+                self._waiting.pop(me, None)
+        if not acquired:
+            msg = (
+                f"gave up after {_BUILD_WAIT:.0f} s waiting for another thread to build this "
+                "TLSConfig (does its client-key password callable wait for this thread?)"
+            )
+            raise TLSConfigError(msg)
 
     def _recheck(self, tls: TLSConfig, entry: _Entry) -> SealedSSLContext:
         if not entry.lock.acquire(blocking=False):
@@ -171,12 +233,15 @@ class _ContextCache:
             entry.next_check = now + RECHECK_INTERVAL
             self._keep(tls, entry)  # recently used (at this one-interval granularity)
             current = tuple(stamp(s[0]) for s in entry.stamps)
+            if current == entry.stamps:
+                entry.unsettled_since = None
             if current == entry.stamps and entry.failure is None:
                 if entry.failed_state is None or now < entry.retry_at:
                     return entry.serve()
                 # An identity that failed on unchanged files: its password store may
                 # have caught up since. Fall through to a reload.
             elif current == entry.failed_state and now < entry.retry_at:
+                entry.unsettled_since = None
                 return entry.serve()  # the state that failed: wait for a change (or later)
             elif not self._settled(entry, current, now):
                 return entry.serve()
@@ -187,15 +252,22 @@ class _ContextCache:
 
     @staticmethod
     def _settled(entry: _Entry, current: tuple[FileStamp | None, ...], now: float) -> bool:
-        """Whether the last write to the files is at least `RECHECK_INTERVAL` old."""
-        newest = max((max(s[1], s[2]) for s in current if s is not None), default=0)
+        """Whether the last write to the files is at least `RECHECK_INTERVAL` old.
+
+        A file that keeps changing is loaded anyway after `_MAX_UNSETTLED` intervals:
+        trust the file no longer holds must not stay in use however often it is
+        touched (what then fails to load fails closed).
+        """
+        newest = max(
+            (s[2] if _WRITE_TIME == 2 else s[1] for s in current if s is not None), default=0
+        )
         age = time.time() - newest / 1e9
-        if age >= RECHECK_INTERVAL:
+        if entry.unsettled_since is None:
+            entry.unsettled_since = now
+        if age >= RECHECK_INTERVAL or age < 0:  # < 0: the clock went back; do not wait
             return True
-        if age < 0:  # an mtime in the future (clock skew): wait until it holds still
-            settled = current == entry.pending
-            entry.pending = current
-            return settled
+        if now - entry.unsettled_since >= _MAX_UNSETTLED * RECHECK_INTERVAL:
+            return True
         entry.next_check = now + (RECHECK_INTERVAL - age)  # look again as soon as it is due
         return False
 
@@ -210,8 +282,9 @@ class _ContextCache:
             # (deleted, emptied, garbage) trusts nothing, it does not keep the old CAs.
             entry.failure = exc
             entry.failed_state, entry.retry_at = current, now + _RETRY_FAILED
-            if entry.context is not None:
-                entry.context._set_failure(_fail_closed(exc))
+            for held in (entry.context, *entry.previous):
+                if held is not None:
+                    set_failure(held, _fail_closed(exc))
             log.error("TLS trust no longer loads, refusing new connections: %s", exc)
             return
         finally:
@@ -220,9 +293,13 @@ class _ContextCache:
         old = entry.context
         entry.stamps, entry.identity = built.stamps, built.identity
         entry.context = built.context
-        entry.failure, entry.pending = None, None
+        entry.failure, entry.unsettled_since = None, None
         if old is not None:
-            old._set_failure(None)  # its holders may connect again
+            entry.previous.add(old)
+        for held in entry.previous:
+            # Whoever still holds an older context (httpx, urllib3) may keep using it
+            # only if it trusts nothing the files no longer hold.
+            set_failure(held, _retired(tls) if _narrowed(held, built.context) else None)
         if built.identity_error is not None:
             entry.failed_state, entry.retry_at = current, now + _RETRY_FAILED
             log.error(

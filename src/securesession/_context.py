@@ -100,7 +100,13 @@ def _enable_keylog(ctx: ssl.SSLContext, path: str) -> None:
         # Session secrets decrypt all traffic: create the file 0600 before OpenSSL
         # opens it (it would create it with the umask, typically 0644).
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK, 0o600)
-        os.close(fd)
+        try:
+            st = os.fstat(fd)
+            if st.st_mode & 0o077 and hasattr(os, "getuid") and st.st_uid == os.getuid():
+                os.fchmod(fd, 0o600)  # an existing file others can read: ours, so tighten it
+                log.warning("keylog_file: %s was readable by others; made it 0600", path)
+        finally:
+            os.close(fd)
         ctx.keylog_filename = path
     except OSError as exc:
         msg = f"keylog_file: cannot write {path}: {exc.strerror or exc}"
@@ -150,7 +156,8 @@ def build(tls: TLSConfig, last_identity: Identity | None = None) -> Built:
         ctx.verify_mode = ssl.CERT_NONE
         log.warning("building a TLS context with certificate verification DISABLED")
     if tls.crl is not None and tls.verify:
-        load_crls(ctx, tls.crl, stamps)  # type: ignore[arg-type]  # normalized to a tuple
+        crls = load_crls(ctx, tls.crl, stamps)  # type: ignore[arg-type]  # normalized to a tuple
+        ctx._securesession_crls = crls
     if tls.keylog_file:
         _enable_keylog(ctx, tls.keylog_file)  # type: ignore[arg-type]  # normalized to str
     identity, identity_error = None, None

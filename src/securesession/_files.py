@@ -109,7 +109,10 @@ def read_file(path: str, field: str) -> tuple[bytes, FileStamp]:
         if len(data) > MAX_FILE_SIZE:
             msg = f"{field}: {path} grew over the {MAX_FILE_SIZE}-byte limit while it was read"
             raise CertificateFileError(msg)
-        if _stamp_of(path, before) == _stamp_of(path, after) and len(data) == after.st_size:
+        # Content moved if the size or mtime did. (Not the ctime: an os.replace()
+        # that unlinks the file we hold changes only that, and not what we read.)
+        same = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
+        if same and len(data) == after.st_size:
             return data, _stamp_of(path, after)
     msg = f"{field}: {path} kept changing while it was being read; is a writer still busy?"
     raise CertificateFileError(msg)

@@ -34,6 +34,7 @@ __all__ = [
     "READ_ONLY_ATTRIBUTES",
     "REFUSED_METHODS",
     "SealedSSLContext",
+    "set_failure",
 ]
 
 # Every name of ssl.SSLContext on Python 3.10 to 3.13, classified. A name in none
@@ -128,9 +129,25 @@ HARMLESS = frozenset(
         "__weakref__",
     }
 )
-# Internal state that may change after sealing goes through methods (_set_failure),
-# never through attribute assignment, which anyone holding the context could do.
+# Internal state that may change after sealing lives outside the object
+# (`set_failure`), never in attributes, which anyone holding the context could write.
 _SETTABLE_WHEN_SEALED: frozenset[str] = frozenset()
+# Contexts whose trust no longer holds, and why: new client handshakes raise it.
+_FAILURES: weakref.WeakKeyDictionary[SealedSSLContext, Exception] = weakref.WeakKeyDictionary()
+
+
+def set_failure(ctx: SealedSSLContext, failure: Exception | None) -> None:
+    """Make ``ctx`` refuse new client handshakes with ``failure`` (None: allow them again).
+
+    The cache calls this when a trust source no longer loads, or was rotated away
+    from under a context someone may still hold (httpx, urllib3 users).
+    """
+    if failure is None:
+        _FAILURES.pop(ctx, None)
+    else:
+        _FAILURES[ctx] = failure
+
+
 # Sealed contexts. Kept outside the objects, so that no attribute write unseals one.
 _SEALED: weakref.WeakSet[SealedSSLContext] = weakref.WeakSet()
 
@@ -172,9 +189,9 @@ class SealedSSLContext(ssl.SSLContext):
 
     _securesession_tls: TLSConfig | None = None  # the posture this context was built for
     _securesession_sessions: SessionCache | None = None  # None: resumption off
+    _securesession_crls: bytes | None = None  # digest of the CRLs loaded, for rotation
     # Set by the cache when a trust source of this context no longer loads: trust
     # fails closed for whoever holds this object too (httpx, urllib3 users).
-    _securesession_failure: Exception | None = None
     _securesession_alpn: tuple[str, ...] | None = None  # what set_alpn_protocols() set
     # Pins are checked in the handshake itself, so every user of the context gets
     # them: urllib3, httpx, asyncio (memory BIOs) and plain sockets alike.
@@ -188,10 +205,6 @@ class SealedSSLContext(ssl.SSLContext):
     def _seal(self) -> None:
         _SEALED.add(self)
 
-    def _set_failure(self, failure: Exception | None) -> None:
-        """Fail closed with ``failure`` on new client connections (None: connect again)."""
-        super().__setattr__("_securesession_failure", failure)
-
     def wrap_socket(  # type: ignore[override]  # same parameters, spelled out
         self,
         sock: Any,
@@ -202,7 +215,7 @@ class SealedSSLContext(ssl.SSLContext):
         session: ssl.SSLSession | None = None,
     ) -> ssl.SSLSocket:
         """Wrap as `ssl.SSLContext` does, offering a cached TLS session to resume."""
-        failure = self._securesession_failure
+        failure = _FAILURES.get(self)
         if failure is not None and not server_side:
             raise failure
         if not server_side:
@@ -227,7 +240,7 @@ class SealedSSLContext(ssl.SSLContext):
 
     def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
         """Wrap as `ssl.SSLContext` does, unless trust no longer loads (fails closed)."""
-        failure = self._securesession_failure
+        failure = _FAILURES.get(self)
         server_side = kwargs.get("server_side", args[2] if len(args) > 2 else False)
         if failure is not None and not server_side:
             raise failure

@@ -9,6 +9,7 @@ Each load appends the stamps of the files it read, for rotation (`_cache`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import ssl
@@ -210,10 +211,11 @@ def load_trust(ctx: ssl.SSLContext, tls: TLSConfig, stamps: list[FileStamp]) -> 
 
 def load_crls(
     ctx: ssl.SSLContext, sources: tuple[str | bytes, ...], stamps: list[FileStamp]
-) -> None:
+) -> bytes:
     """Load CRLs and check the leaf against them (VERIFY_CRL_CHECK_LEAF).
 
-    Leaf only, by choice: checking the whole chain (VERIFY_CRL_CHECK_CHAIN) needs
+    Returns a digest of the CRLs loaded (rotation compares them). Leaf only, by
+    choice: checking the whole chain (VERIFY_CRL_CHECK_CHAIN) needs
     a current CRL from every CA up to the root, which private PKIs rarely publish,
     and a missing one fails every handshake.
     """
@@ -245,3 +247,4 @@ def load_crls(
             msg = f"crl: OpenSSL refused the CRLs: {exc.reason or exc}"
             raise CertificateFileError(msg) from exc
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return hashlib.sha256(b"".join(pems)).digest()
