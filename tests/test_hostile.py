@@ -237,3 +237,15 @@ def test_requests_error_types_are_kept(fifo: str, server_url: str) -> None:
         error = finishes(lambda: session.get(server_url, verify=fifo, timeout=2))
     assert isinstance(error, OSError)
     assert not isinstance(error, requests.exceptions.ConnectionError)
+
+
+def test_a_certificate_on_an_unsupported_curve_is_a_typed_error(ca: trustme.CA) -> None:
+    leaf = ca.issue_cert("c@example.test")
+    der = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_bytes(Encoding.DER)
+    prime256v1 = bytes.fromhex("06082a8648ce3d030107")
+    prime192v2 = bytes.fromhex("06082a8648ce3d030102")  # same length; cryptography lacks it
+    assert prime256v1 in der
+    body = base64.encodebytes(der.replace(prime256v1, prime192v2))
+    pem = b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
+    with pytest.raises(TLSConfigError):
+        ClientCert(pem, leaf.private_key_pem.bytes())
