@@ -16,8 +16,9 @@ import requests.utils
 from requests.models import PreparedRequest, Request
 from requests.structures import CaseInsensitiveDict
 
-from ._adapter import TLSAdapter, _EnvCABundle, _ExplicitCABundle
+from ._adapter import TLSAdapter
 from ._config import TLSConfig
+from ._origins import _EnvCABundle, _ExplicitCABundle
 
 __all__ = ["SecureSession"]
 
