@@ -218,8 +218,9 @@ class _ContextCache:
                 self._waiting.pop(me, None)
         if not acquired:
             msg = (
-                f"gave up after {_BUILD_WAIT:.0f} s waiting for another thread to build this "
-                "TLSConfig (does its client-key password callable wait for this thread?)"
+                f"gave up after {_BUILD_WAIT:.0f} s waiting for another thread that is still "
+                "building this TLSConfig (a slow key password callable, or one that waits "
+                "for this thread)"
             )
             raise TLSConfigError(msg)
 
@@ -280,7 +281,7 @@ class _ContextCache:
         except Exception as exc:
             # Trust is exactly what is configured: a source that no longer loads
             # (deleted, emptied, garbage) trusts nothing, it does not keep the old CAs.
-            entry.failure = exc
+            entry.failure, entry.unsettled_since = exc, None  # the next change waits anew
             entry.failed_state, entry.retry_at = current, now + _RETRY_FAILED
             for held in (entry.context, *entry.previous):
                 if held is not None:
