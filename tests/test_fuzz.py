@@ -271,8 +271,8 @@ TARGETS: list[tuple[str, st.SearchStrategy[Any], Callable[[Any], object]]] = [
     (
         "ciphers and names",
         st.tuples(
-            st.sampled_from(["ciphers", "server_hostname"]),
-            st.text(alphabet="ALNUMDEHCSGK-+!:@=._0123 \x00ßé", max_size=30),
+            st.sampled_from(["ciphers", "server_hostname", "pins"]),
+            st.text(alphabet="ALNUMDEHCSGK-+!:@=._0123 \x00ßé\ud800", max_size=30),
         ),
         _field,
     ),

@@ -249,3 +249,19 @@ def test_a_certificate_on_an_unsupported_curve_is_a_typed_error(ca: trustme.CA) 
     pem = b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
     with pytest.raises(TLSConfigError):
         ClientCert(pem, leaf.private_key_pem.bytes())
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"ciphers": "HIGH\ud800"},
+        {"ciphers": "HIGH\x00"},
+        {"pins": "sha256//\ud800"},
+        {"keylog_file": "keys-\ud800.log"},
+        {"keylog_file": "keys-\x00.log"},
+    ],
+    ids=["cipher surrogate", "cipher NUL", "pin surrogate", "keylog surrogate", "keylog NUL"],
+)
+def test_unencodable_text_in_any_field_is_a_config_error(fields: dict[str, str]) -> None:
+    with pytest.raises(TLSConfigError):
+        TLSConfig(**fields).ssl_context()  # type: ignore[arg-type]

@@ -108,8 +108,8 @@ def _enable_keylog(ctx: ssl.SSLContext, path: str) -> None:
         finally:
             os.close(fd)
         ctx.keylog_filename = path
-    except OSError as exc:
-        msg = f"keylog_file: cannot write {path}: {exc.strerror or exc}"
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte or a lone surrogate
+        msg = f"keylog_file: cannot write {path!r}: {getattr(exc, 'strerror', None) or exc}"
         raise TLSConfigError(msg) from exc
     if path not in _keylog_warned:  # once per file and process: it is loud on purpose
         _keylog_warned.add(path)

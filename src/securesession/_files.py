@@ -151,5 +151,6 @@ def crypto_errors(message: str) -> Iterator[None]:
         raise CertificateFileError(f"{message} ({type(exc).__name__})") from exc
     except BaseException as exc:
         if is_panic(exc):
-            raise CertificateFileError(f"{message} (the parser panicked)") from exc
+            # Not chained: a panic's text can echo the bytes it choked on (a password).
+            raise CertificateFileError(f"{message} (the parser panicked)") from None
         raise

@@ -149,7 +149,7 @@ def _normalize_pins(value: object) -> tuple[str, ...]:
         algo, sep, encoded = pin.strip().partition("//")
         try:
             digest = base64.b64decode(encoded, validate=True) if sep else b""
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII text
             digest = b""
         if algo != "sha256" or len(digest) != 32:
             msg = (
@@ -245,8 +245,8 @@ def _check_ciphers(ciphers: object) -> str | None:
     if not isinstance(ciphers, str):
         msg = f"ciphers must be an OpenSSL cipher string, got {type(ciphers).__name__}"
         raise TypeError(msg)
-    if "\x00" in ciphers:
-        msg = "ciphers: a cipher string cannot contain a NUL byte"
+    if "\x00" in ciphers or not ciphers.isascii():
+        msg = "ciphers: an OpenSSL cipher string is ASCII without NUL bytes"
         raise TLSConfigError(msg)
     # A throwaway context is the only authority on what this OpenSSL selects.
     probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
