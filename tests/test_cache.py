@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from securesession import ClientCert, SecureSession, TLSConfig, TLSConfigError, _cache
 
+from ._bounded import finishes
 from .conftest import KeepAliveFactory
 
 PASSWORD = b"vault-secret"
@@ -38,26 +39,6 @@ def encrypted_identity(ca: trustme.CA, tmp_path: Path, name: str) -> tuple[Path,
         )
     )
     return cert_path, key_path
-
-
-def finishes(fn: Callable[[], object], seconds: float = 30.0) -> object:
-    """Run ``fn`` in a thread; fail (instead of hanging the suite) if it does not finish."""
-    result: list[object] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "deadlocked: did not finish"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def test_password_callable_that_makes_requests_never_deadlocks(

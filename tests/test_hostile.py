@@ -11,7 +11,6 @@ import base64
 import os
 import socket
 import stat
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,24 +31,8 @@ from securesession import (
 )
 from securesession._files import MAX_FILE_SIZE
 
+from ._bounded import raised_by
 from ._certs import crl
-
-
-def finishes(fn: Callable[[], object], seconds: float = 15.0) -> BaseException | None:
-    """Run ``fn`` in a thread; fail instead of hanging; return what it raised."""
-    raised: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            fn()
-        except BaseException as exc:  # returned below, whatever it is
-            raised.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "hung"
-    return raised[0] if raised else None
 
 
 @pytest.fixture
@@ -88,7 +71,7 @@ def test_special_files_are_refused_at_once(
         "crl": lambda: TLSConfig(crl=path).ssl_context(),
         "pkcs12": lambda: ClientCert.from_pkcs12(path, password="x"),
     }[field]
-    error = finishes(build)
+    error = raised_by(build)
     assert isinstance(error, CertificateFileError), repr(error)
     assert path in str(error)
 
@@ -98,7 +81,7 @@ def test_a_fifo_in_the_environment_fails_the_request_at_once(
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", fifo)
     with SecureSession() as session:
-        error = finishes(lambda: session.get(server_url, timeout=2))
+        error = raised_by(lambda: session.get(server_url, timeout=2))
     assert isinstance(error, CertificateFileError), repr(error)
     assert "REQUESTS_CA_BUNDLE" in str(error)
 
@@ -144,7 +127,7 @@ def test_a_nul_byte_in_a_pkcs12_password_is_not_a_panic(ca: trustme.CA) -> None:
         None,
         serialization.BestAvailableEncryption(b"ab"),
     )
-    error = finishes(lambda: ClientCert.from_pkcs12(p12, password="a\x00b"))
+    error = raised_by(lambda: ClientCert.from_pkcs12(p12, password="a\x00b"))
     assert isinstance(error, KeyPasswordError), repr(error)
     assert "a\x00b" not in str(error)
 
@@ -167,7 +150,7 @@ def test_pem_scanning_is_linear(ca_path: str, field: str, line: bytes) -> None:
     kwargs = (
         {"ca_bundle": hostile} if field == "ca_bundle" else {"ca_bundle": ca_path, "crl": hostile}
     )
-    error = finishes(lambda: TLSConfig(**kwargs).ssl_context(), 60)
+    error = raised_by(lambda: TLSConfig(**kwargs).ssl_context(), 60)
     assert isinstance(error, CertificateFileError), repr(error)
 
 
@@ -234,7 +217,7 @@ def test_key_log_files_are_created_private(server_url: str, ca_path: str, tmp_pa
 def test_requests_error_types_are_kept(fifo: str, server_url: str) -> None:
     """A CertificateFileError is still an OSError, as requests raises for bad paths."""
     with SecureSession() as session:
-        error = finishes(lambda: session.get(server_url, verify=fifo, timeout=2))
+        error = raised_by(lambda: session.get(server_url, verify=fifo, timeout=2))
     assert isinstance(error, OSError)
     assert not isinstance(error, requests.exceptions.ConnectionError)
 

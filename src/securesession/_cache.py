@@ -57,9 +57,6 @@ _MAX_CONTEXTS = 128  # unused configurations kept, least recently used dropped f
 _RETRY_FAILED = 30.0  # seconds before a failed reload is tried again on unchanged files
 _MAX_UNSETTLED = 2  # intervals a change may keep changing before it is loaded anyway
 _BUILD_WAIT = 60.0  # seconds a thread waits for another thread's first build of a config
-# Where a file's last write shows: ctime, which the kernel sets and utime() cannot
-# move; Windows' st_ctime is the creation time, so there it is the mtime.
-_WRITE_TIME = 2 if os.name == "posix" else 1
 
 
 class _Entry:
@@ -91,6 +88,15 @@ class _Entry:
 def _fail_closed(failure: Exception) -> CertificateFileError:
     msg = f"{failure} (new connections are refused until it loads again)"
     return CertificateFileError(msg)
+
+
+def _write_time(file_stamp: FileStamp) -> int:
+    """When a file was last written, by its stamp.
+
+    The ctime, which the kernel sets and utime() cannot move; on Windows st_ctime
+    is the creation time, so there the mtime.
+    """
+    return file_stamp[2] if os.name == "posix" else file_stamp[1]
 
 
 def _narrowed(old: SealedSSLContext, new: SealedSSLContext) -> bool:
@@ -259,9 +265,7 @@ class _ContextCache:
         trust the file no longer holds must not stay in use however often it is
         touched (what then fails to load fails closed).
         """
-        newest = max(
-            (s[2] if _WRITE_TIME == 2 else s[1] for s in current if s is not None), default=0
-        )
+        newest = max((_write_time(s) for s in current if s is not None), default=0)
         age = time.time() - newest / 1e9
         if entry.unsettled_since is None:
             entry.unsettled_since = now
